@@ -1,0 +1,3 @@
+from restoregate.cli import main
+
+main()

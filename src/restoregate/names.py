@@ -1,0 +1,154 @@
+"""Database object names as users write them in rules files, and as reports show them.
+
+Names follow SQL: unquoted identifiers fold to lower case, double-quoted ones keep
+their case and may hold any character (a doubled quote stands for one). A name
+without a schema means ``public``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+DEFAULT_SCHEMA = "public"
+_PLAIN = re.compile(r"[a-z_][a-z0-9_$]*\Z")
+_UNQUOTED = re.compile(r"[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*")
+
+
+class NameError_(ValueError):
+    """A name could not be parsed; ``offset`` is the 0-based position in the text."""
+
+    def __init__(self, message: str, offset: int) -> None:
+        super().__init__(message)
+        self.offset = offset
+
+
+def quote_ident(name: str) -> str:
+    """Render an identifier as SQL would need it (for display, never for building SQL)."""
+    if _PLAIN.match(name):
+        return name
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True, order=True)
+class QualifiedName:
+    schema: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{quote_ident(self.schema)}.{quote_ident(self.name)}"
+
+    def column(self, column: str) -> str:
+        return f"{self}.{quote_ident(column)}"
+
+
+@dataclass(frozen=True, order=True)
+class ColumnSet:
+    """A table and an ordered list of its columns: ``public.journals(user_id)``."""
+
+    table: QualifiedName
+    columns: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"{self.table}({', '.join(quote_ident(c) for c in self.columns)})"
+
+
+class _Scanner:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pos = 0
+
+    def skip_space(self) -> None:
+        while self.pos < len(self.text) and self.text[self.pos].isspace():
+            self.pos += 1
+
+    def peek(self) -> str:
+        self.skip_space()
+        return self.text[self.pos] if self.pos < len(self.text) else ""
+
+    def expect(self, char: str) -> None:
+        if self.peek() != char:
+            found = repr(self.text[self.pos]) if self.pos < len(self.text) else "end of text"
+            raise NameError_(f"expected {char!r}, found {found}", self.pos)
+        self.pos += 1
+
+    def identifier(self) -> str:
+        self.skip_space()
+        if self.pos < len(self.text) and self.text[self.pos] == '"':
+            return self._quoted()
+        match = _UNQUOTED.match(self.text, self.pos)
+        if not match:
+            raise NameError_("expected a name", self.pos)
+        self.pos = match.end()
+        return match.group().lower()
+
+    def _quoted(self) -> str:
+        start = self.pos
+        self.pos += 1
+        out: list[str] = []
+        while self.pos < len(self.text):
+            char = self.text[self.pos]
+            self.pos += 1
+            if char != '"':
+                out.append(char)
+            elif self.pos < len(self.text) and self.text[self.pos] == '"':
+                out.append('"')
+                self.pos += 1
+            elif not out:
+                raise NameError_("a quoted name may not be empty", start)
+            else:
+                return "".join(out)
+        raise NameError_("unterminated quoted name", start)
+
+    def at_end(self) -> bool:
+        return self.peek() == ""
+
+
+def _table(scanner: _Scanner) -> QualifiedName:
+    first = scanner.identifier()
+    if scanner.peek() == ".":
+        scanner.expect(".")
+        return QualifiedName(first, scanner.identifier())
+    return QualifiedName(DEFAULT_SCHEMA, first)
+
+
+def _finish(scanner: _Scanner) -> None:
+    if not scanner.at_end():
+        raise NameError_(f"unexpected {scanner.text[scanner.pos]!r}", scanner.pos)
+
+
+def parse_table(text: str) -> QualifiedName:
+    """``accounts`` -> public.accounts; ``"Sales Data"."Order"`` keeps case and spaces."""
+    scanner = _Scanner(text)
+    name = _table(scanner)
+    _finish(scanner)
+    return name
+
+
+def parse_column_set(text: str) -> ColumnSet:
+    """``public.journals(user_id)`` or ``"Sales"."Order"("Id", "Line")``."""
+    scanner = _Scanner(text)
+    table = _table(scanner)
+    scanner.expect("(")
+    columns = [scanner.identifier()]
+    while scanner.peek() == ",":
+        scanner.expect(",")
+        columns.append(scanner.identifier())
+    scanner.expect(")")
+    _finish(scanner)
+    if len(set(columns)) != len(columns):
+        raise NameError_("a column is listed twice", 0)
+    return ColumnSet(table, tuple(columns))
+
+
+def parse_sequence_literal(text: str, default_schema: str) -> QualifiedName:
+    """The name inside a late-bound ``nextval('name'::text)``, resolved like regclass input."""
+    scanner = _Scanner(text)
+    first = scanner.identifier()
+    if scanner.peek() == ".":
+        scanner.expect(".")
+        name = QualifiedName(first, scanner.identifier())
+    else:
+        name = QualifiedName(default_schema, first)
+    _finish(scanner)
+    return name

@@ -1,0 +1,63 @@
+"""The validated content of one or more rules files (see CONTRACT.md, "Rules files").
+
+The loader (``rules_loader``) builds these from YAML; checks and the runner only ever
+see these frozen objects, each carrying the file position it came from so that later
+errors (a reference naming a table that does not exist) can still point at the line.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from restoregate.names import ColumnSet, QualifiedName
+
+Severity = Literal["error", "warn"]
+
+
+@dataclass(frozen=True)
+class Position:
+    path: str
+    line: int  # 1-based
+    col: int  # 1-based
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True)
+class LogicalReference:
+    """A reference the catalog does not declare: ``from`` child columns ``to`` parent key."""
+
+    child: ColumnSet
+    parent: ColumnSet
+    position: Position  # of the list item
+    child_position: Position  # of the ``from`` value
+    parent_position: Position  # of the ``to`` value
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    check: str
+    severity: Severity
+    description: str | None
+    params: Any  # the check's own frozen ``Params`` dataclass
+    position: Position
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    rules: tuple[Rule, ...]
+    schemas: tuple[str, ...] | None = None  # None: every non-system schema
+    exclude: tuple[str, ...] = ()
+    references: tuple[LogicalReference, ...] = ()
+    sources: tuple[str, ...] = field(default=())
+
+    def in_scope(self, table: QualifiedName) -> bool:
+        """Whether ``schema.table`` is judged: its schema is listed and no exclude matches."""
+        if self.schemas is not None and table.schema not in self.schemas:
+            return False
+        text = f"{table.schema}.{table.name}"
+        return not any(fnmatch.fnmatchcase(text, pattern) for pattern in self.exclude)
