@@ -1,19 +1,28 @@
-"""What a running check sees (placeholder: filled in with the catalog and probes)."""
+"""What a running check sees, and what it hands back."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+
+from restoregate.catalog import Catalog
+from restoregate.errors import CheckFailedToRun
+from restoregate.probes import Probes
+from restoregate.report import Unchecked, Violation
+from restoregate.scope import Scope
 
 
-@dataclass
+@dataclass(frozen=True)
 class CheckContext:
-    catalog: Any = None
-    probes: Any = None
-    rules: Any = None
+    catalog: Catalog
+    scope: Scope
+    probes: Probes
 
 
 @dataclass
 class Outcome:
+    """A check's result before the runner turns it into a status: pass when no violations."""
+
     message: str
-    violations: list[Any] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
+    unchecked: list[Unchecked] = field(default_factory=list)
+    errors: list[CheckFailedToRun] = field(default_factory=list)  # probes that could not run

@@ -16,6 +16,11 @@ from restoregate.context import CheckContext, Outcome
 
 class Check(Protocol):
     name: ClassVar[str]
-    Params: ClassVar[type[Any]]
 
     def run(self, ctx: CheckContext, params: Any) -> Outcome: ...
+
+
+def params_class(check: type[Check]) -> type[Any]:
+    """The check's nested ``Params`` dataclass (a Protocol cannot declare a nested class)."""
+    params: type[Any] = getattr(check, "Params")  # noqa: B009
+    return params

@@ -1,12 +1,140 @@
+"""Check ``sequences``: every sequence hands out a value beyond every key that uses it."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
+
+from restoregate.catalog import Feed, SequenceDef
+from restoregate.context import CheckContext, Outcome
+from restoregate.errors import CheckFailedToRun
+from restoregate.probes import last_usable, next_value
+from restoregate.report import Unchecked, Violation
+
+
+@dataclass(frozen=True)
+class SequenceBehind(Violation):
+    kind: ClassVar[str] = "sequence_behind"
+    sequence: str
+    column: str
+    next_value: int
+    max_value: Any  # the largest key (smallest, for a descending sequence)
+    max_source: str  # the column that holds it
+    direction: str  # "ascending" or "descending"
+    inserts_at_risk: int  # inserts that may reuse a key before the sequence passes it
+
+    def describe(self) -> str:
+        largest = "largest" if self.direction == "ascending" else "smallest"
+        return (
+            f"{self.sequence} will hand out {self.next_value} next, but {self.max_source} "
+            f"already holds {self.max_value} ({largest} key): the next {self.inserts_at_risk:,} "
+            f"inserts into {self.column} can collide with or adopt existing rows"
+        )
+
+
+@dataclass(frozen=True)
+class SequenceExhausted(Violation):
+    kind: ClassVar[str] = "sequence_exhausted"
+    sequence: str
+    column: str
+    last_value: int
+    limit: int
+
+    def describe(self) -> str:
+        return (
+            f"{self.sequence} has no value left for {self.column} (at {self.last_value}, "
+            f"limit {self.limit}): every insert that needs one will fail"
+        )
 
 
 class Sequences:
+    """Every identity, serial and nextval() sequence is ahead of every key that uses it.
+
+    Fails (the May 2018 restore)::
+
+        accounts.id  serial, sequence at 200      journals.user_id holds 306
+        -> sequence_behind: next 201, max 306 in public.journals.user_id
+
+    Passes::
+
+        accounts.id  serial, sequence at 306      every key <= 306
+
+    The keys that count are the column's own and, for each declared or logical
+    reference to it, the referencing column's; a referencing key beyond the parent's
+    largest is necessarily an orphan, so it is read from the same anti-join the
+    ``references`` check uses.
+    """
+
     name: ClassVar[str] = "sequences"
 
     @dataclass(frozen=True)
     class Params:
         pass
+
+    def run(self, ctx: CheckContext, params: Params) -> Outcome:
+        violations: list[Violation] = []
+        unchecked: list[Unchecked] = []
+        errors: list[CheckFailedToRun] = []
+        checked = 0
+        for feed in ctx.scope.feeds:
+            if feed.uncheckable or feed.sequence is None:
+                unchecked.append(Unchecked(feed.column_text, feed.uncheckable or "no sequence"))
+                continue
+            try:
+                found = _judge(ctx, feed, ctx.catalog.sequences[feed.sequence])
+            except CheckFailedToRun as exc:
+                errors.append(exc)
+                continue
+            checked += 1
+            if found is not None:
+                violations.append(found)
+        return Outcome(_message(checked, len(violations)), violations, unchecked, errors)
+
+
+def _judge(ctx: CheckContext, feed: Feed, seq: SequenceDef) -> Violation | None:
+    column = ctx.catalog.tables[feed.table].column(feed.column)
+    position = ctx.probes.position(seq.name)
+    upcoming = next_value(seq, position)
+    limit = last_usable(seq, column)
+    if upcoming is None or _beyond(seq, upcoming, limit):
+        return SequenceExhausted(str(seq.name), feed.column_text, position.last_value, limit)
+    extreme, source = _extreme_key(ctx, feed, seq)
+    if extreme is None or _beyond(seq, upcoming, extreme):
+        return None
+    return SequenceBehind(
+        sequence=str(seq.name),
+        column=feed.column_text,
+        next_value=upcoming,
+        max_value=extreme,
+        max_source=source,
+        direction="ascending" if seq.ascending else "descending",
+        inserts_at_risk=int(abs(extreme - upcoming) // abs(seq.increment)) + 1,
+    )
+
+
+def _beyond(seq: SequenceDef, value: Any, than: Any) -> bool:
+    return bool(value > than) if seq.ascending else bool(value < than)
+
+
+def _extreme_key(ctx: CheckContext, feed: Feed, seq: SequenceDef) -> tuple[Any, str]:
+    """The largest key (smallest when descending) in the column and every reference to it."""
+    pick = 1 if seq.ascending else 0
+    best, source = ctx.probes.column_range(feed.table, feed.column)[pick], feed.column_text
+    for ref in ctx.scope.references:
+        if ref.parent.table != feed.table or feed.column not in ref.parent.columns:
+            continue
+        child_column = ref.child.columns[ref.parent.columns.index(feed.column)]
+        stats = ctx.probes.reference_stats(ref)
+        value = stats.orphan_ranges[child_column][pick]
+        if value is not None and (best is None or _beyond(seq, value, best)):
+            best, source = value, ref.child.table.column(child_column)
+    return best, source
+
+
+def _message(checked: int, behind: int) -> str:
+    if behind:
+        noun = "sequence is" if behind == 1 else "sequences are"
+        pronoun = "it" if behind == 1 else "they"
+        return f"{behind} {noun} behind the keys {pronoun} must exceed"
+    noun = "sequence" if checked == 1 else "sequences"
+    return f"{checked} {noun} ahead of every key"

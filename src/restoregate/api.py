@@ -1,0 +1,148 @@
+"""The library entry points the CLI (and anyone scripting restoregate) calls.
+
+``run_check`` never prints. Expected failures raise a ``RestoregateError`` subclass
+before any rule is judged (bad rules: exit 2; no connection: exit 3); once rules run,
+a rule that cannot finish gets status ``error`` and the report's exit code is 3.
+"""
+
+from __future__ import annotations
+
+import difflib
+import time
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Protocol
+
+from restoregate import __version__
+from restoregate.backend import Backend
+from restoregate.checks import CHECKS
+from restoregate.context import CheckContext, Outcome
+from restoregate.errors import CheckFailedToRun, UsageError
+from restoregate.postgres.probes import open_backend
+from restoregate.postgres.session import SessionSettings, describe_dsn
+from restoregate.probes import Probes
+from restoregate.report import Report, RuleResult, Status
+from restoregate.rules_loader import default_rules, lint, load_rules_files
+from restoregate.ruleset import Rule, RuleSet
+from restoregate.scope import resolve_scope
+
+__all__ = ["Progress", "Report", "SessionSettings", "lint", "load_rules", "run_check"]
+
+BackendFactory = Callable[[str | None, SessionSettings], AbstractContextManager[Backend]]
+
+
+class Progress(Protocol):
+    """Told as rules run, so a terminal can show what is happening (checks never print)."""
+
+    def started(self, rules: Sequence[Rule]) -> None: ...
+
+    def rule_started(self, rule: Rule) -> None: ...
+
+    def rule_finished(self, result: RuleResult) -> None: ...
+
+
+def load_rules(paths: Sequence[str | Path] = ()) -> RuleSet:
+    """The given rules files merged, or the built-in defaults when none are given."""
+    return load_rules_files(paths) if paths else default_rules()
+
+
+def run_check(
+    dsn: str | None,
+    rules_paths: Sequence[str | Path] = (),
+    *,
+    only: Sequence[str] = (),
+    skip: Sequence[str] = (),
+    settings: SessionSettings | None = None,
+    progress: Progress | None = None,
+    rules: RuleSet | None = None,
+    backend_factory: BackendFactory = open_backend,
+) -> Report:
+    """Connect to a restored database, judge every selected rule, return the report."""
+    ruleset = rules if rules is not None else load_rules(rules_paths)
+    selected = select_rules(ruleset, only, skip)
+    started_at = datetime.now(timezone.utc)
+    clock = time.perf_counter()
+    with backend_factory(dsn, settings or SessionSettings()) as backend:
+        catalog = backend.catalog()
+        scope = resolve_scope(catalog, ruleset, backend)
+        ctx = CheckContext(catalog, scope, Probes(backend, catalog, scope.feeds))
+        if progress:
+            progress.started([r for r in ruleset.rules if r.id in selected])
+        results = [_run_rule(ctx, rule, rule.id in selected, progress) for rule in ruleset.rules]
+        target = getattr(backend, "dsn", None) or describe_dsn(dsn)
+    return Report(
+        tool_version=__version__,
+        dsn=target,
+        server_version=catalog.server.version,
+        started_at=started_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        duration_s=time.perf_counter() - clock,
+        rules=results,
+    )
+
+
+def select_rules(ruleset: RuleSet, only: Sequence[str], skip: Sequence[str]) -> set[str]:
+    ids = [r.id for r in ruleset.rules]
+    for option, given in (("--only", only), ("--skip", skip)):
+        for rule_id in given:
+            if rule_id not in ids:
+                close = difflib.get_close_matches(rule_id, ids, n=1)
+                hint = f"did you mean {close[0]!r}?" if close else f"rule ids: {', '.join(ids)}"
+                raise UsageError(f"{option} {rule_id!r}: no rule has that id", hint)
+    chosen = {i for i in ids if (not only or i in only) and i not in skip}
+    if not chosen:
+        raise UsageError(
+            "--only/--skip leave no rule to run: a gate that judged nothing is not open"
+        )
+    return chosen
+
+
+def _run_rule(
+    ctx: CheckContext, rule: Rule, selected: bool, progress: Progress | None
+) -> RuleResult:
+    if not selected:
+        return _result(rule, Outcome("skipped by --only/--skip"), 0.0, skipped=True)
+    if progress:
+        progress.rule_started(rule)
+    clock = time.perf_counter()
+    try:
+        outcome = CHECKS[rule.check]().run(ctx, rule.params)
+    except CheckFailedToRun as exc:
+        outcome = Outcome("", errors=[exc])
+    except Exception as exc:  # a bug must close the gate, never open it
+        failure = CheckFailedToRun(f"internal error: {exc!r}", "please report this")
+        outcome = Outcome("", errors=[failure])
+    result = _result(rule, outcome, time.perf_counter() - clock)
+    if progress:
+        progress.rule_finished(result)
+    return result
+
+
+def _result(rule: Rule, outcome: Outcome, duration: float, *, skipped: bool = False) -> RuleResult:
+    status: Status
+    hint = None
+    message = outcome.message
+    if skipped:
+        status = "skip"
+    elif outcome.errors:
+        first, more = outcome.errors[0], len(outcome.errors) - 1
+        status, message, hint = "error", first.message, first.hint
+        if more:
+            message += f" (and {more} more that could not run)"
+    elif outcome.violations:
+        status = "fail" if rule.severity == "error" else "warn"
+    else:
+        status = "pass"
+    return RuleResult(
+        id=rule.id,
+        check=rule.check,
+        severity=rule.severity,
+        description=rule.description,
+        status=status,
+        message=message,
+        duration_s=duration,
+        violations=outcome.violations,
+        unchecked=outcome.unchecked,
+        hint=hint,
+    )

@@ -1,0 +1,67 @@
+"""The one small interface between the checks and a database engine.
+
+Checks never see SQL. They ask a ``Backend`` for the catalog and for a handful of
+aggregate probes, each of which the backend answers with one query pushed into the
+database. A MySQL or SQLite backend implements the same five methods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from restoregate.catalog import Catalog, Reference, SequenceDef, Table
+from restoregate.errors import CheckFailedToRun
+from restoregate.names import QualifiedName
+
+
+@dataclass(frozen=True)
+class SequencePosition:
+    last_value: int
+    is_called: bool
+
+
+@dataclass(frozen=True)
+class FutureKeys:
+    """The keys a parent's sequence has not handed out yet, tested on one child column.
+
+    Values ``first, first + step, ...`` up to ``last`` inclusive (``step`` is negative for
+    a descending sequence). With CYCLE the sequence restarts at ``restart`` after
+    ``last``, so every value on either grid between the bounds is still to come.
+    ``first`` beyond ``last`` without CYCLE: nothing is left to hand out.
+    """
+
+    child_column: str
+    first: int
+    last: int
+    step: int
+    restart: int | None = None
+
+
+@dataclass(frozen=True)
+class ReferenceStats:
+    orphans: int
+    reassignable: int
+    # per child column: smallest and largest value among orphaned rows (None when none)
+    orphan_ranges: dict[str, tuple[Any, Any]]
+
+
+class Backend(Protocol):
+    def catalog(self) -> Catalog: ...
+
+    def sequence_positions(
+        self, sequences: list[SequenceDef]
+    ) -> dict[QualifiedName, SequencePosition | CheckFailedToRun]: ...
+
+    def equality_operators(self, pairs: list[tuple[int, int]]) -> list[tuple[str, str] | None]: ...
+
+    def column_range(self, table: Table, column: str) -> tuple[Any, Any]: ...
+
+    def reference_stats(
+        self, ref: Reference, future: list[FutureKeys], range_columns: Sequence[str]
+    ) -> ReferenceStats: ...
+
+    def orphan_sample(self, ref: Reference, limit: int) -> list[tuple[Any, ...]]: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,196 @@
+"""The command line: thin over ``restoregate.api``, converting errors to exit codes once.
+
+Exit codes: 0 gate open, 1 a rule failed, 2 usage or rules error, 3 could not check.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from contextlib import nullcontext
+from typing import Any, NoReturn
+
+import click
+from rich.console import Console
+
+from restoregate import __version__, api
+from restoregate.errors import EXIT_INCOMPLETE, EXIT_USAGE, RestoregateError, UsageError
+from restoregate.render import render
+from restoregate.render.progress import TerminalProgress
+from restoregate.render.text import verdict
+
+
+class _Group(click.Group):
+    """Turns every failure into one line on stderr and the contract's exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except RestoregateError as exc:
+            _fail(ctx, exc.exit_code, str(exc))
+        except KeyboardInterrupt:
+            _fail(ctx, EXIT_INCOMPLETE, "interrupted: nothing was proven safe")
+        except Exception as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            _fail(
+                ctx,
+                EXIT_INCOMPLETE,
+                f"internal error: {exc!r}. Rerun with --debug for the traceback; please report it",
+            )
+
+
+def _fail(ctx: click.Context, code: int, message: str) -> NoReturn:
+    click.echo(f"restoregate: {message}", err=True)
+    ctx.exit(code)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="restoregate")
+@click.option("--debug", is_flag=True, help="Show Python tracebacks for unexpected errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Decide whether a freshly restored database may go live.
+
+    \b
+    Exit codes: 0 gate open · 1 a rule failed · 2 usage or rules error · 3 could not check.
+
+    \b
+    Start here:
+      restoregate demo
+      restoregate check --dsn postgresql://checker@db/prod
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+
+
+@cli.command()
+@click.option(
+    "--dsn",
+    envvar="RESTOREGATE_DSN",
+    metavar="DSN",
+    help="libpq connection string or postgresql:// URI (env RESTOREGATE_DSN). "
+    "Omitted: PGHOST, PGDATABASE, PGSERVICE... decide, as for psql.",
+)
+@click.option(
+    "--rules",
+    "rules_paths",
+    multiple=True,
+    metavar="FILE",
+    help="Rules file (repeatable). Omitted: the built-in defaults.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Report format.",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Write the report to FILE; a one-line verdict still goes to stderr.",
+)
+@click.option("--only", multiple=True, metavar="ID", help="Run only this rule (repeatable).")
+@click.option("--skip", multiple=True, metavar="ID", help="Skip this rule (repeatable).")
+@click.option(
+    "--statement-timeout",
+    default="30min",
+    show_default=True,
+    metavar="DURATION",
+    help="Longest any one query may run (500ms, 30s, 15min, 2h).",
+)
+@click.option(
+    "--lock-timeout",
+    default="10s",
+    show_default=True,
+    metavar="DURATION",
+    help="Longest to wait for a table lock (only ACCESS SHARE is ever taken).",
+)
+@click.pass_context
+def check(
+    ctx: click.Context,
+    dsn: str | None,
+    rules_paths: Sequence[str],
+    fmt: str,
+    output: str | None,
+    only: Sequence[str],
+    skip: Sequence[str],
+    statement_timeout: str,
+    lock_timeout: str,
+) -> None:
+    """Run the rules against a restored database and exit with the gate's verdict.
+
+    \b
+    Example:
+      restoregate check --dsn postgresql://checker@db.internal/prod \\
+          --rules rules/app.yaml --format json --output gate.json
+    """
+    settings = api.SessionSettings(statement_timeout=statement_timeout, lock_timeout=lock_timeout)
+    stderr = Console(stderr=True)
+    progress = TerminalProgress(stderr) if stderr.is_terminal else None
+    with progress or nullcontext():
+        report = api.run_check(
+            dsn, rules_paths, only=only, skip=skip, settings=settings, progress=progress
+        )
+    if output:
+        _write_file(report, fmt, output)
+        click.echo(f"{verdict(report)} Report: {output}", err=True)
+    else:
+        render(report, fmt, sys.stdout, color=sys.stdout.isatty())
+    ctx.exit(report.exit_code)
+
+
+def _write_file(report: api.Report, fmt: str, path: str) -> None:
+    try:
+        with open(path, "w", encoding="utf-8") as stream:
+            render(report, fmt, stream)
+    except OSError as exc:
+        raise UsageError(f"--output {path}: cannot write the report: {exc.strerror}") from None
+
+
+@cli.group()
+def rules() -> None:
+    """Work with rules files."""
+
+
+@rules.command("lint")
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@click.pass_context
+def rules_lint(ctx: click.Context, files: Sequence[str]) -> None:
+    """Validate rules files without a database: exit 0 when all are valid, else 2.
+
+    \b
+    Example:
+      restoregate rules lint rules/default.yaml rules/app.yaml
+    """
+    problems = {e.path: e for e in api.lint(files)}
+    for path in files:
+        if path in problems:
+            click.echo(str(problems[path]), err=True)
+        else:
+            click.echo(f"{path}: ok")
+    ctx.exit(EXIT_USAGE if problems else 0)
+
+
+@cli.command()
+@click.option("--keep", is_flag=True, help="Leave the demo server running and print its DSN.")
+@click.pass_context
+def demo(ctx: click.Context, keep: bool) -> None:
+    """A restore gone wrong, caught: an embedded PostgreSQL, a bad restore, then check.
+
+    \b
+    Example:
+      restoregate demo
+    """
+    from restoregate.demo import run_demo
+
+    ctx.exit(run_demo(Console(), keep=keep))
+
+
+def main() -> None:
+    cli(prog_name="restoregate")

@@ -1,0 +1,1 @@
+"""The PostgreSQL backend: the only package that knows SQL and psycopg."""

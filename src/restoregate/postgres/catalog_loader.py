@@ -1,0 +1,179 @@
+"""Reading the catalog into the engine-neutral model, in a constant number of queries."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from restoregate.catalog import (
+    Catalog,
+    Column,
+    Feed,
+    FeedKind,
+    Reference,
+    SequenceDef,
+    ServerInfo,
+    Table,
+)
+from restoregate.names import ColumnSet, NameError_, QualifiedName, parse_sequence_literal
+from restoregate.postgres.queries import load
+
+Row = dict[str, Any]
+# nextval('name'::regclass), or the late-bound nextval('name'::text) that the server stores as
+# nextval(('name'::text)::regclass), alone: the column gets exactly the sequence's value
+_PLAIN_NEXTVAL = re.compile(
+    r"^nextval\((?:'(?P<bound>(?:[^']|'')+)'::regclass|\('(?P<late>(?:[^']|'')+)'::text\)::regclass)\)$"
+)
+
+
+def _fetch(conn: psycopg.Connection[Any], name: str, params: Row | None = None) -> list[Row]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(load(name), params)
+        return cur.fetchall()
+
+
+def load_catalog(conn: psycopg.Connection[Any]) -> Catalog:
+    server = _server(_fetch(conn, "server")[0])
+    table_rows = _fetch(conn, "tables")
+    oids = {"table_oids": [r["oid"] for r in table_rows]}
+    tables = _tables(table_rows, _fetch(conn, "columns", oids))
+    sequences = {s.name: s for s in map(_sequence, _fetch(conn, "sequences"))}
+    by_oid = {t.oid: t for t in tables.values()}
+    seq_by_oid = {s.oid: s for s in sequences.values()}
+    feeds = _feeds(_fetch(conn, "feeds", oids), by_oid, seq_by_oid, sequences)
+    not_enforced: set[int] = set()
+    if server.version_num >= 180000:
+        not_enforced = {r["oid"] for r in _fetch(conn, "not_enforced.pg18", oids)}
+    fks = tuple(
+        _foreign_key(r, r["oid"] not in not_enforced) for r in _fetch(conn, "foreign_keys", oids)
+    )
+    return Catalog(server, tables, sequences, feeds, fks)
+
+
+def _server(row: Row) -> ServerInfo:
+    return ServerInfo(row["version"], row["version_num"], row["database"], row["user"])
+
+
+def _tables(table_rows: list[Row], column_rows: list[Row]) -> dict[QualifiedName, Table]:
+    columns: dict[int, list[Column]] = defaultdict(list)
+    for r in column_rows:
+        columns[r["table_oid"]].append(
+            Column(
+                r["name"],
+                r["type_name"],
+                r["base_type"],
+                r["type_oid"],
+                r["numeric"],
+                r["not_null"],
+            )
+        )
+    tables = {}
+    for r in table_rows:
+        name = QualifiedName(r["schema"], r["name"])
+        tables[name] = Table(
+            r["oid"],
+            name,
+            r["partitioned"],
+            r["partition"],
+            r["unlogged"],
+            r["row_security"],
+            tuple(columns[r["oid"]]),
+        )
+    return tables
+
+
+def _sequence(r: Row) -> SequenceDef:
+    return SequenceDef(
+        r["oid"],
+        QualifiedName(r["schema"], r["name"]),
+        r["type_name"],
+        r["start"],
+        r["increment"],
+        r["min_value"],
+        r["max_value"],
+        r["cycle"],
+        r["unlogged"],
+    )
+
+
+def _feeds(
+    rows: list[Row],
+    tables: dict[int, Table],
+    seq_by_oid: dict[int, SequenceDef],
+    sequences: dict[QualifiedName, SequenceDef],
+) -> tuple[Feed, ...]:
+    """Merge the catalog's links into one Feed per (table, column, sequence)."""
+    grouped: dict[tuple[QualifiedName, str, QualifiedName | None], list[Row]] = defaultdict(list)
+    for r in rows:
+        table = tables.get(r["table_oid"])
+        if table is None or table.partition:
+            continue  # partitions inherit their parent's defaults; the parent is judged
+        seq = seq_by_oid.get(r["sequence_oid"]) if r["sequence_oid"] is not None else None
+        name = seq.name if seq else _late_bound(r["expression"], table.name.schema, sequences)
+        grouped[(table.name, r["column_name"], name)].append(r)
+    by_name = {t.name: t for t in tables.values()}
+    return tuple(
+        _feed(by_name[key[0]], key[1], key[2], group)
+        for key, group in sorted(grouped.items(), key=lambda kv: _sort_key(kv[0]))
+    )
+
+
+def _sort_key(key: tuple[QualifiedName, str, QualifiedName | None]) -> tuple[str, ...]:
+    table, column, seq = key
+    return (table.schema, table.name, column, str(seq))
+
+
+def _late_bound(
+    expression: str | None, schema: str, sequences: dict[QualifiedName, SequenceDef]
+) -> QualifiedName | None:
+    """Resolve ``nextval('name'::text)`` the way an insert would: own schema, then public."""
+    match = _PLAIN_NEXTVAL.match(expression or "")
+    if not match or match.group("late") is None:
+        return None
+    literal = match.group("late").replace("''", "'")
+    for default_schema in (schema, "public"):
+        try:
+            name = parse_sequence_literal(literal, default_schema)
+        except NameError_:
+            return None
+        if name in sequences:
+            return name
+    return None
+
+
+def _feed(table: Table, column: str, seq: QualifiedName | None, rows: list[Row]) -> Feed:
+    kinds: tuple[FeedKind, ...] = tuple(sorted({r["kind"] for r in rows}))
+    expression = next((r["expression"] for r in rows if r["expression"]), None)
+    col = table.column(column)
+    reason = None
+    if seq is None:
+        reason = f"its default {expression} names a sequence that cannot be found"
+    elif col is not None and not col.numeric:
+        reason = f"it is of type {col.type_name}, not a number the sequence hands out"
+    elif expression is not None and not _PLAIN_NEXTVAL.match(expression):
+        reason = f"its default {expression} transforms the sequence's value"
+    return Feed(table.name, column, seq, kinds, expression, reason)
+
+
+def _foreign_key(r: Row, enforced: bool) -> Reference:
+    child = ColumnSet(QualifiedName(r["child_schema"], r["child_table"]), tuple(r["child_columns"]))
+    parent = ColumnSet(
+        QualifiedName(r["parent_schema"], r["parent_table"]), tuple(r["parent_columns"])
+    )
+    return Reference(
+        child=child,
+        parent=parent,
+        declared=True,
+        name=r["name"],
+        match_full=r["match_full"],
+        validated=r["validated"],
+        enforced=enforced,
+        triggers_disabled=r["triggers_disabled"],
+        operators=tuple(zip(r["operator_schemas"], r["operator_names"], strict=True)),
+        child_partitioned=r["child_partitioned"],
+        parent_partitioned=r["parent_partitioned"],
+    )

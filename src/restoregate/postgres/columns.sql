@@ -1,0 +1,15 @@
+-- The live columns of the given tables, with the base type behind any domain.
+SELECT a.attrelid::int8 AS table_oid,
+       a.attname AS name,
+       pg_catalog.format_type(a.atttypid, a.atttypmod) AS type_name,
+       pg_catalog.format_type(bt.oid, NULL) AS base_type,
+       bt.oid::int8 AS type_oid,
+       bt.typcategory = 'N' AS numeric,
+       a.attnotnull AS not_null
+FROM pg_catalog.pg_attribute AS a
+JOIN pg_catalog.pg_type AS t ON t.oid = a.atttypid
+JOIN pg_catalog.pg_type AS bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
+WHERE a.attrelid = ANY (%(table_oids)s)
+  AND a.attnum > 0
+  AND NOT a.attisdropped
+ORDER BY a.attrelid, a.attnum

@@ -1,0 +1,220 @@
+"""The PostgreSQL backend: catalog, sequence positions, and one aggregate per target.
+
+Every probe runs in its own savepoint inside the single REPEATABLE READ READ ONLY
+transaction, so one failing probe (a timeout, a missing privilege) fails its rule
+without aborting the snapshot the other rules share. Every identifier is composed
+with ``psycopg.sql``; the only other SQL text spliced in is an operator name taken
+from the catalog, checked against the operator alphabet first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, cast
+
+import psycopg
+from psycopg import sql
+
+from restoregate.backend import FutureKeys, ReferenceStats, SequencePosition
+from restoregate.catalog import Catalog, Reference, SequenceDef, Table
+from restoregate.errors import CheckFailedToRun
+from restoregate.names import QualifiedName
+from restoregate.postgres.catalog_loader import load_catalog
+from restoregate.postgres.errors import translate
+from restoregate.postgres.queries import load
+from restoregate.postgres.session import SessionSettings, connect, connected_dsn
+
+_OPERATOR = re.compile(r"[+\-*/<>=~!@#%^&|`?]{1,63}")
+_BATCH = 500  # sequences read per UNION ALL query
+
+
+@contextmanager
+def open_backend(dsn: str | None, settings: SessionSettings) -> Iterator[PostgresBackend]:
+    """Connect and hold one read-only snapshot until the block ends; never commits."""
+    conn = connect(dsn, settings)
+    try:
+        with conn.transaction(force_rollback=True):
+            yield PostgresBackend(conn, settings)
+    except psycopg.OperationalError as exc:
+        raise translate(exc, "closing the snapshot", settings) from None
+    finally:
+        conn.close()
+
+
+class PostgresBackend:
+    def __init__(self, conn: psycopg.Connection[Any], settings: SessionSettings) -> None:
+        self._conn = conn
+        self._settings = settings
+
+    @property
+    def connection(self) -> psycopg.Connection[Any]:
+        return self._conn
+
+    @property
+    def dsn(self) -> str:
+        """Where we are connected, without the password."""
+        return connected_dsn(self._conn)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def _rows(
+        self, what: str, query: sql.Composed | sql.SQL, params: Any = None
+    ) -> list[tuple[Any, ...]]:
+        try:
+            with self._conn.transaction():
+                rows: list[tuple[Any, ...]] = self._conn.execute(query, params).fetchall()
+                return rows
+        except psycopg.Error as exc:
+            raise translate(exc, what, self._settings) from None
+
+    def catalog(self) -> Catalog:
+        try:
+            with self._conn.transaction():
+                return load_catalog(self._conn)
+        except psycopg.Error as exc:
+            raise translate(exc, "reading the catalog", self._settings) from None
+
+    def equality_operators(self, pairs: list[tuple[int, int]]) -> list[tuple[str, str] | None]:
+        """The equality operator to join each (child type, parent type) pair with."""
+        rows = self._rows(
+            "looking up equality operators",
+            sql.SQL(load("equality_operators")),
+            {"left": [p[0] for p in pairs], "right": [p[1] for p in pairs]},
+        )
+        return [(r[1], r[2]) if r[1] is not None else None for r in rows]
+
+    def sequence_positions(
+        self, sequences: list[SequenceDef]
+    ) -> dict[QualifiedName, SequencePosition | CheckFailedToRun]:
+        found: dict[QualifiedName, SequencePosition | CheckFailedToRun] = {}
+        for start in range(0, len(sequences), _BATCH):
+            batch = sequences[start : start + _BATCH]
+            try:
+                found.update(self._read_sequences(batch))
+            except CheckFailedToRun:
+                for seq in batch:  # find out which one failed, and why
+                    try:
+                        found.update(self._read_sequences([seq]))
+                    except CheckFailedToRun as exc:
+                        found[seq.name] = exc
+        return found
+
+    def _read_sequences(self, batch: list[SequenceDef]) -> dict[QualifiedName, SequencePosition]:
+        query = sql.SQL(" UNION ALL ").join(
+            sql.SQL("SELECT {i}::int4, last_value, is_called FROM {seq}").format(
+                i=sql.Literal(i), seq=sql.Identifier(s.name.schema, s.name.name)
+            )
+            for i, s in enumerate(batch)
+        )
+        what = "reading sequence " + (str(batch[0].name) if len(batch) == 1 else "positions")
+        rows = self._rows(what, query)
+        return {batch[i].name: SequencePosition(last, called) for i, last, called in rows}
+
+    def column_range(self, table: Table, column: str) -> tuple[Any, Any]:
+        col = sql.Identifier(column)
+        query = sql.SQL("SELECT min({c}), max({c}) FROM {t}").format(
+            c=col, t=_relation(table.name, table.partitioned)
+        )
+        row = self._rows(f"reading the range of {table.name.column(column)}", query)[0]
+        return row[0], row[1]
+
+    def reference_stats(
+        self, ref: Reference, future: list[FutureKeys], range_columns: Sequence[str]
+    ) -> ReferenceStats:
+        ranges = [
+            sql.SQL("min({c}), max({c})").format(c=sql.Identifier("c", col))
+            for col in range_columns
+        ]
+        query = sql.SQL(
+            "SELECT count(*), count(*) FILTER (WHERE {reassign}){ranges} {orphans}"
+        ).format(
+            reassign=_future_condition(future),
+            ranges=sql.SQL("").join(sql.SQL(", ") + r for r in ranges),
+            orphans=_orphans(ref),
+        )
+        row = self._rows(f"counting orphans of {ref.label}", query)[0]
+        pairs = {col: (row[2 + 2 * i], row[3 + 2 * i]) for i, col in enumerate(range_columns)}
+        return ReferenceStats(orphans=row[0], reassignable=row[1], orphan_ranges=pairs)
+
+    def orphan_sample(self, ref: Reference, limit: int) -> list[tuple[Any, ...]]:
+        columns = sql.SQL(", ").join(sql.Identifier("c", c) for c in ref.child.columns)
+        query = sql.SQL("SELECT DISTINCT {cols} {orphans} ORDER BY {cols} LIMIT {n}").format(
+            cols=columns, orphans=_orphans(ref), n=sql.Literal(limit)
+        )
+        what = f"sampling orphans of {ref.label}"
+        try:
+            return self._rows(what, query)
+        except CheckFailedToRun:
+            # a key type without an ordering: any 20 orphans will do
+            query = sql.SQL("SELECT DISTINCT {cols} {orphans} LIMIT {n}").format(
+                cols=columns, orphans=_orphans(ref), n=sql.Literal(limit)
+            )
+            return self._rows(what, query)
+
+
+def _relation(name: QualifiedName, partitioned: bool) -> sql.Composable:
+    """A partitioned parent is read whole; a plain table alone (ONLY), as FKs see it."""
+    ident = sql.Identifier(name.schema, name.name)
+    return ident if partitioned else sql.SQL("ONLY ") + ident
+
+
+def _operator(schema: str, name: str) -> sql.Composable:
+    if not _OPERATOR.fullmatch(name):
+        raise CheckFailedToRun(f"refusing an equality operator with an unexpected name: {name!r}")
+    return sql.SQL("OPERATOR({}.{})").format(sql.Identifier(schema), sql.SQL(cast("Any", name)))
+
+
+def _orphans(ref: Reference) -> sql.Composable:
+    """``FROM child c WHERE <key present> AND NOT EXISTS (<parent row>)``: an anti-join.
+
+    MATCH SIMPLE skips a row with any NULL key column; MATCH FULL skips only an all-NULL
+    key, and a partly NULL one can never match, so NOT EXISTS counts it as the violation
+    it is.
+    """
+    present = [sql.SQL("{} IS NOT NULL").format(sql.Identifier("c", c)) for c in ref.child.columns]
+    operators = ref.operators or tuple(("pg_catalog", "=") for _ in ref.child.columns)
+    match = sql.SQL(" AND ").join(
+        sql.SQL("{p} {op} {c}").format(
+            p=sql.Identifier("p", p), op=_operator(*op), c=sql.Identifier("c", c)
+        )
+        for c, p, op in zip(ref.child.columns, ref.parent.columns, operators, strict=True)
+    )
+    return sql.SQL(
+        "FROM {child} AS c WHERE ({present})"
+        " AND NOT EXISTS (SELECT 1 FROM {parent} AS p WHERE {match})"
+    ).format(
+        child=_relation(ref.child.table, ref.child_partitioned),
+        parent=_relation(ref.parent.table, ref.parent_partitioned),
+        present=sql.SQL(" OR " if ref.match_full else " AND ").join(present),
+        match=match,
+    )
+
+
+def _future_condition(future: list[FutureKeys]) -> sql.Composable:
+    parts = [part for keys in future for part in _future_parts(keys)]
+    return sql.SQL(" OR ").join(parts) if parts else sql.SQL("false")
+
+
+def _future_parts(keys: FutureKeys) -> list[sql.Composable]:
+    grids = [keys.first] + ([keys.restart] if keys.restart is not None else [])
+    col = sql.Identifier("c", keys.child_column)
+    parts: list[sql.Composable] = []
+    for origin in grids:
+        low, high = sorted((origin, keys.last))
+        if keys.restart is None and (keys.first - keys.last) * keys.step > 0:
+            continue  # exhausted: nothing left to hand out
+        parts.append(
+            sql.SQL(
+                "({c} BETWEEN ({lo}) AND ({hi}) AND ({c}::pg_catalog.numeric - ({o})) % ({s}) = 0)"
+            ).format(
+                c=col,
+                lo=sql.Literal(low),
+                hi=sql.Literal(high),
+                o=sql.Literal(origin),
+                s=sql.Literal(abs(keys.step)),
+            )
+        )
+    return parts

@@ -1,0 +1,22 @@
+-- Every ordinary and partitioned table outside the system schemas, partitions included
+-- (flagged) so that references and rules can name them. Tables that belong to an
+-- extension are left out: CREATE EXTENSION restores them, not the dump's data.
+SELECT c.oid::int8 AS oid,
+       n.nspname AS schema,
+       c.relname AS name,
+       c.relkind = 'p' AS partitioned,
+       c.relispartition AS partition,
+       c.relpersistence = 'u' AS unlogged,
+       c.relrowsecurity AS row_security
+FROM pg_catalog.pg_class AS c
+JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
+  AND NOT EXISTS (
+        SELECT 1
+        FROM pg_catalog.pg_depend AS d
+        WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+          AND d.objid = c.oid
+          AND d.deptype = 'e')
+ORDER BY n.nspname, c.relname

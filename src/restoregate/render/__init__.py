@@ -1,0 +1,17 @@
+"""Renderers see only a ``Report``: ``render(report, stream)``."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from restoregate.render import json_report, text
+from restoregate.report import Report
+
+FORMATS = {"text": text.render, "json": json_report.render}
+
+
+def render(report: Report, fmt: str, stream: TextIO, *, color: bool = False) -> None:
+    if fmt == "text":
+        text.render(report, stream, color=color)
+    else:
+        FORMATS[fmt](report, stream)

@@ -1,0 +1,115 @@
+"""The verdict: what each rule found, in a shape renderers and JSON consumers share."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+from restoregate.errors import EXIT_CLOSED, EXIT_INCOMPLETE, EXIT_OPEN
+
+Status = Literal["pass", "fail", "warn", "error", "skip"]
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One finding. Subclasses add their fields; ``kind`` names them in JSON."""
+
+    kind: ClassVar[str] = "violation"
+
+    def describe(self) -> str:
+        """One sentence a DBA understands at a glance."""
+        raise NotImplementedError
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, **_jsonable(dataclasses.asdict(self))}
+
+
+@dataclass(frozen=True)
+class Unchecked:
+    """Something a check could not judge, said out loud instead of passed silently."""
+
+    subject: str
+    reason: str
+
+
+@dataclass
+class RuleResult:
+    id: str
+    check: str
+    severity: str
+    status: Status
+    message: str
+    description: str | None = None
+    duration_s: float = 0.0
+    violations: list[Violation] = field(default_factory=list)
+    unchecked: list[Unchecked] = field(default_factory=list)
+    hint: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.id,
+            "check": self.check,
+            "severity": self.severity,
+            "status": self.status,
+            "duration_s": round(self.duration_s, 3),
+            "message": self.message,
+            "violations": [v.to_dict() for v in self.violations],
+        }
+        if self.description:
+            out["description"] = self.description
+        if self.unchecked:
+            out["unchecked"] = [dataclasses.asdict(u) for u in self.unchecked]
+        if self.hint:
+            out["hint"] = self.hint
+        return out
+
+
+@dataclass
+class Report:
+    tool_version: str
+    dsn: str
+    server_version: str | None
+    started_at: str  # ISO 8601, UTC, "Z"
+    duration_s: float
+    rules: list[RuleResult]
+
+    @property
+    def passed(self) -> bool:
+        return all(r.status in ("pass", "warn", "skip") for r in self.rules)
+
+    def count(self, status: Status) -> int:
+        return sum(1 for r in self.rules if r.status == status)
+
+    @property
+    def exit_code(self) -> int:
+        if self.count("error"):
+            return EXIT_INCOMPLETE
+        return EXIT_OPEN if self.passed else EXIT_CLOSED
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "tool": {"name": "restoregate", "version": self.tool_version},
+            "database": {"dsn": self.dsn, "server_version": self.server_version},
+            "started_at": self.started_at,
+            "duration_s": round(self.duration_s, 3),
+            "passed": self.passed,
+            "summary": {
+                "rules": len(self.rules),
+                **{s: self.count(s) for s in ("pass", "fail", "warn", "error", "skip")},
+            },
+            "rules": [r.to_dict() for r in self.rules],
+        }
+
+
+def _jsonable(value: Any) -> Any:
+    """Keys from the database as JSON: numbers and strings stay, the rest becomes text."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
