@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from tests.gate import gate, logical, rule, violations
 
 PARENT_CHILD = """
@@ -109,7 +108,8 @@ def test_disabled_triggers_and_not_valid_are_named(db):
         INSERT INTO child (parent_id) VALUES (500);
         CREATE TABLE other (parent_id int);
         INSERT INTO other VALUES (600);
-        ALTER TABLE other ADD CONSTRAINT other_fk FOREIGN KEY (parent_id) REFERENCES parent NOT VALID;
+        ALTER TABLE other ADD CONSTRAINT other_fk
+            FOREIGN KEY (parent_id) REFERENCES parent NOT VALID;
     """
     )
     found = {v["constraint"]: v for v in violations(gate(db.dsn), "references")}

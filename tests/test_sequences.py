@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from tests.gate import gate, logical, rule, violations
 
 APP = """
@@ -187,8 +186,10 @@ def test_partitioned_parent_is_judged_across_partitions(db):
     db.execute("""
         CREATE TABLE events (id bigserial, at date NOT NULL, PRIMARY KEY (id, at))
             PARTITION BY RANGE (at);
-        CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
-        CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+        CREATE TABLE events_2025 PARTITION OF events
+            FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+        CREATE TABLE events_2026 PARTITION OF events
+            FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
         INSERT INTO events (id, at) VALUES (10, '2025-03-01'), (99, '2026-03-01');
     """)
     [found] = violations(gate(db.dsn), "sequences")
