@@ -161,6 +161,14 @@ def parse_column_set(text: str) -> ColumnSet:
     return ColumnSet(table, tuple(columns))
 
 
+def parse_identifier(text: str) -> str:
+    """One SQL identifier: ``billing`` folds to lower case, ``"Sales Data"`` keeps its case."""
+    scanner = _Scanner(text)
+    name = scanner.identifier()
+    _finish(scanner)
+    return name
+
+
 def parse_sequence_literal(text: str, default_schema: str) -> QualifiedName:
     """The name inside a late-bound ``nextval('name'::text)``, resolved like regclass input."""
     scanner = _Scanner(text)
