@@ -5,10 +5,9 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
-from restoregate.rules_loader import load_rules_text
-
 from restoregate import api
 from restoregate.report import Report, RuleResult
+from restoregate.rules_loader import load_rules_text
 
 DEFAULT = """
 version: 1
