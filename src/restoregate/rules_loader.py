@@ -45,13 +45,11 @@ def load_rules_text(text: str, path: str) -> RuleSet:
     _version(doc, top.get("version"))
     if "rules" not in top:
         doc.fail(doc.root, "missing key 'rules'", "list at least one rule")
-    return RuleSet(
-        rules=_rules(doc, top["rules"][1]),
-        schemas=_schemas(doc, top["schemas"][1]) if "schemas" in top else None,
-        exclude=_strings(doc, top["exclude"][1], "exclude") if "exclude" in top else (),
-        references=_references(doc, top["references"][1]) if "references" in top else (),
-        sources=(path,),
-    )
+    schemas = _schemas(doc, top["schemas"][1]) if "schemas" in top else None
+    exclude = _strings(doc, top["exclude"][1], "exclude") if "exclude" in top else ()
+    references = _references(doc, top["references"][1]) if "references" in top else ()
+    rules = _rules(doc, top["rules"][1])
+    return RuleSet(rules, schemas, exclude, references, sources=(path,))
 
 
 def default_rules() -> RuleSet:

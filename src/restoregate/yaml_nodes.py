@@ -40,7 +40,7 @@ class Doc:
 
     def fail(self, node: Node | None, message: str, hint: str | None = None) -> NoReturn:
         line, col = (node.start_mark.line + 1, node.start_mark.column + 1) if node else (1, 1)
-        raise RulesError(self.path, line, col, message, hint)
+        raise RulesError(self.path, line, col, one_line(message), hint)
 
     def _compose(self, text: str) -> Node:
         try:
@@ -49,9 +49,14 @@ class Doc:
             mark = exc.problem_mark or exc.context_mark
             line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
             problem = exc.problem or exc.context or "invalid YAML"
-            raise RulesError(self.path, line, col, f"invalid YAML: {problem}") from None
+            raise RulesError(self.path, line, col, f"invalid YAML: {one_line(problem)}") from None
+        except yaml.reader.ReaderError as exc:
+            line = text.count("\n", 0, exc.position) + 1
+            col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+            message = f"invalid YAML: character {exc.character!r} is not allowed"
+            raise RulesError(self.path, line, col, message) from None
         except yaml.YAMLError as exc:
-            raise RulesError(self.path, 1, 1, f"invalid YAML: {exc}") from None
+            raise RulesError(self.path, 1, 1, f"invalid YAML: {one_line(str(exc))}") from None
         documents = [d for d in documents if d is not None]
         if not documents:
             raise RulesError(self.path, 1, 1, "the rules file is empty", "start with `version: 1`")
@@ -122,6 +127,10 @@ class Doc:
             return os.environ[name]
 
         return _VARIABLE.sub(replace, text)
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def kind(node: Node) -> str:
