@@ -41,10 +41,12 @@ class FutureKeys:
 
 @dataclass(frozen=True)
 class ReferenceStats:
-    orphans: int
-    reassignable: int
+    orphans: int  # orphaned rows
+    reassignable: int  # of which the parent's sequence will hand out the key again
     # per child column: smallest and largest value among orphaned rows (None when none)
     orphan_ranges: dict[str, tuple[Any, Any]]
+    sample: list[tuple[Any, ...]]  # the smallest distinct orphaned keys, at most the limit
+    orphan_keys: int = 0  # distinct orphaned keys
 
 
 class Backend(Protocol):
@@ -59,9 +61,11 @@ class Backend(Protocol):
     def column_range(self, table: Table, column: str) -> tuple[Any, Any]: ...
 
     def reference_stats(
-        self, ref: Reference, future: list[FutureKeys], range_columns: Sequence[str]
+        self,
+        ref: Reference,
+        future: list[FutureKeys],
+        range_columns: Sequence[str],
+        sample_size: int,
     ) -> ReferenceStats: ...
-
-    def orphan_sample(self, ref: Reference, limit: int) -> list[tuple[Any, ...]]: ...
 
     def close(self) -> None: ...

@@ -14,6 +14,8 @@ from restoregate.catalog import Catalog, Column, Feed, Reference, SequenceDef
 from restoregate.errors import CheckFailedToRun
 from restoregate.names import QualifiedName
 
+SAMPLE_SIZE = 20  # offending keys shown per reference (CONTRACT.md)
+
 
 def next_value(seq: SequenceDef, pos: SequencePosition) -> int | None:
     """What ``nextval()`` would return now; None when the sequence is exhausted."""
@@ -78,7 +80,7 @@ class Probes:
                 if feeds:
                     ranged.append(child_col)
                 future.extend(self._future(feed, child_col) for feed in feeds)
-            self._stats[ref] = self.backend.reference_stats(ref, future, ranged)
+            self._stats[ref] = self.backend.reference_stats(ref, future, ranged, SAMPLE_SIZE)
         return self._stats[ref]
 
     def _future(self, feed: Feed, child_column: str) -> FutureKeys:
@@ -91,6 +93,3 @@ class Probes:
         if first is None:  # exhausted: make the range empty
             first = last + seq.increment
         return FutureKeys(child_column, first, last, seq.increment, restart)
-
-    def orphan_sample(self, ref: Reference, limit: int = 20) -> list[tuple[Any, ...]]:
-        return self.backend.orphan_sample(ref, limit)

@@ -10,8 +10,6 @@ from restoregate.context import CheckContext, Outcome
 from restoregate.errors import CheckFailedToRun
 from restoregate.report import Violation
 
-SAMPLE_SIZE = 20
-
 
 @dataclass(frozen=True)
 class Orphans(Violation):
@@ -114,7 +112,7 @@ def _judge(ctx: CheckContext, ref: Reference) -> Orphans | None:
         orphans=stats.orphans,
         reassignable=stats.reassignable,
         parent_sequence=", ".join(sequences) or None,
-        sample=[list(row) for row in ctx.probes.orphan_sample(ref, SAMPLE_SIZE)],
+        sample=[list(row) for row in stats.sample],
         constraint_state=constraint_state(ref),
     )
 

@@ -122,37 +122,52 @@ class PostgresBackend:
         return row[0], row[1]
 
     def reference_stats(
-        self, ref: Reference, future: list[FutureKeys], range_columns: Sequence[str]
+        self,
+        ref: Reference,
+        future: list[FutureKeys],
+        range_columns: Sequence[str],
+        sample_size: int,
     ) -> ReferenceStats:
-        ranges = [
-            sql.SQL("min({c}), max({c})").format(c=sql.Identifier("c", col))
+        """Counts, key ranges and a sample of one reference's orphans from one anti-join.
+
+        The orphans are grouped by key (a hash aggregate that spills to disk, so memory
+        does not grow with the table), the totals are window sums over the groups, and
+        the smallest keys are the sample: one scan of child and parent, failing or not.
+        """
+        keys = sql.SQL(", ").join(sql.Identifier("c", c) for c in ref.child.columns)
+        totals = [
+            sql.SQL("sum(count(*)) OVER ()"),
+            sql.SQL("sum(count(*) FILTER (WHERE {})) OVER ()").format(_future_condition(future)),
+            sql.SQL("count(*) OVER ()"),
+        ]
+        totals += [
+            sql.SQL("min({c}) OVER (), max({c}) OVER ()").format(c=sql.Identifier("c", col))
             for col in range_columns
         ]
         query = sql.SQL(
-            "SELECT count(*), count(*) FILTER (WHERE {reassign}){ranges} {orphans}"
+            "SELECT {keys}, {totals} {orphans} GROUP BY {keys} ORDER BY {keys} LIMIT {n}"
         ).format(
-            reassign=_future_condition(future),
-            ranges=sql.SQL("").join(sql.SQL(", ") + r for r in ranges),
+            keys=keys,
+            totals=sql.SQL(", ").join(totals),
             orphans=_orphans(ref),
+            n=sql.Literal(sample_size),
         )
-        row = self._rows(f"counting orphans of {ref.label}", query)[0]
-        pairs = {col: (row[2 + 2 * i], row[3 + 2 * i]) for i, col in enumerate(range_columns)}
-        return ReferenceStats(orphans=row[0], reassignable=row[1], orphan_ranges=pairs)
-
-    def orphan_sample(self, ref: Reference, limit: int) -> list[tuple[Any, ...]]:
-        columns = sql.SQL(", ").join(sql.Identifier("c", c) for c in ref.child.columns)
-        query = sql.SQL("SELECT DISTINCT {cols} {orphans} ORDER BY {cols} LIMIT {n}").format(
-            cols=columns, orphans=_orphans(ref), n=sql.Literal(limit)
+        rows = self._rows(f"counting orphans of {ref.label}", query)
+        if not rows:
+            empty = {col: (None, None) for col in range_columns}
+            return ReferenceStats(orphans=0, reassignable=0, orphan_ranges=empty, sample=[])
+        width, first = len(ref.child.columns), rows[0]
+        ranges = {
+            col: (first[width + 3 + 2 * i], first[width + 4 + 2 * i])
+            for i, col in enumerate(range_columns)
+        }
+        return ReferenceStats(
+            orphans=int(first[width]),
+            reassignable=int(first[width + 1] or 0),
+            orphan_ranges=ranges,
+            sample=[tuple(row[:width]) for row in rows],
+            orphan_keys=int(first[width + 2]),
         )
-        what = f"sampling orphans of {ref.label}"
-        try:
-            return self._rows(what, query)
-        except CheckFailedToRun:
-            # a key type without an ordering: any 20 orphans will do
-            query = sql.SQL("SELECT DISTINCT {cols} {orphans} LIMIT {n}").format(
-                cols=columns, orphans=_orphans(ref), n=sql.Literal(limit)
-            )
-            return self._rows(what, query)
 
 
 def _relation(name: QualifiedName, partitioned: bool) -> sql.Composable:
