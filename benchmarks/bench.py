@@ -62,11 +62,14 @@ def build(dsn: str, rows: int) -> dict[str, int]:
     CREATE TABLE nodes (id serial PRIMARY KEY, parent_id int);
     INSERT INTO accounts (email) SELECT 'u' || g FROM generate_series(1, {n["accounts"]}) g;
     INSERT INTO orders (account_id, total)
-        SELECT 1 + (g::bigint * 7919) % {n["accounts"]}, g % 1000 FROM generate_series(1, {n["orders"]}) g;
+        SELECT 1 + (g::bigint * 7919) % {n["accounts"]}, g % 1000
+        FROM generate_series(1, {n["orders"]}) g;
     INSERT INTO order_lines (order_id, qty)
-        SELECT 1 + (g::bigint * 104729) % {n["orders"]}, 1 FROM generate_series(1, {n["order_lines"]}) g;
+        SELECT 1 + (g::bigint * 104729) % {n["orders"]}, 1
+        FROM generate_series(1, {n["order_lines"]}) g;
     INSERT INTO journals (user_id, title)
-        SELECT 1 + (g::bigint * 31) % {n["accounts"]}, 't' FROM generate_series(1, {n["journals"]}) g;
+        SELECT 1 + (g::bigint * 31) % {n["accounts"]}, 't'
+        FROM generate_series(1, {n["journals"]}) g;
     INSERT INTO nodes (parent_id)
         SELECT CASE WHEN g = 1 THEN NULL ELSE g / 2 END FROM generate_series(1, {n["nodes"]}) g;
     ALTER TABLE orders ADD FOREIGN KEY (account_id) REFERENCES accounts (id);
@@ -160,9 +163,8 @@ def timed(fn: Callable[[], object]) -> float:
 
 def run(admin_dsn: str, rows: int, repeat: int, analyze: bool) -> int:
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DATABASE))
-        )
+        name = sql.Identifier(DATABASE)
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
         conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
         version = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
     dsn = make_conninfo(admin_dsn, dbname=DATABASE)
