@@ -39,7 +39,7 @@ SHAPE = {"accounts": 0.08, "orders": 0.30, "order_lines": 0.42, "journals": 0.15
 ORDERS_ORPHANS = 500  # orders whose account is missing, keys beyond the account sequence
 JOURNAL_ORPHANS = 1_000  # journals (logical reference) pointing past the last account
 LINE_ORPHANS = 250  # order lines pointing at deleted orders, NOT VALID foreign key
-ACCOUNTS_BEHIND = 10_000  # the account sequence restored this far behind its own max
+ACCOUNTS_BEHIND = 10_000  # the account sequence restored this far behind its own max (at most)
 
 RULES = """
 version: 1
@@ -84,7 +84,7 @@ def build(dsn: str, rows: int) -> dict[str, int]:
     INSERT INTO order_lines (order_id, qty)
         SELECT {n["orders"]} + {ORDERS_ORPHANS} + g, 1 FROM generate_series(1, {LINE_ORPHANS}) g;
     ALTER TABLE order_lines ADD FOREIGN KEY (order_id) REFERENCES orders (id) NOT VALID;
-    SELECT setval('accounts_id_seq', {n["accounts"]} - {ACCOUNTS_BEHIND});
+    SELECT setval('accounts_id_seq', {max(1, n["accounts"] - ACCOUNTS_BEHIND)});
     """
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(textwrap.dedent(script).encode())
