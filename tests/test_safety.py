@@ -7,11 +7,11 @@ from contextlib import contextmanager
 
 import psycopg
 import pytest
-from tests.gate import gate, logical, rule
 
 from restoregate.errors import CheckFailedToRun, ConnectionProblem
 from restoregate.postgres.probes import open_backend
 from restoregate.postgres.session import SessionSettings, connect, describe_dsn
+from tests.gate import gate, logical, rule
 
 APP = """
 CREATE TABLE accounts (id serial PRIMARY KEY);

@@ -104,6 +104,11 @@ class Report:
         }
 
 
+def number(value: Any) -> str:
+    """Integers with thousands separators, as a DBA reads them; anything else as is."""
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+
+
 def _jsonable(value: Any) -> Any:
     """Keys from the database as JSON: numbers and strings stay, the rest becomes text."""
     if isinstance(value, dict):

@@ -9,7 +9,7 @@ from restoregate.catalog import Feed, SequenceDef
 from restoregate.context import CheckContext, Outcome
 from restoregate.errors import CheckFailedToRun
 from restoregate.probes import last_usable, next_value
-from restoregate.report import Unchecked, Violation
+from restoregate.report import Unchecked, Violation, number
 
 
 @dataclass(frozen=True)
@@ -26,9 +26,10 @@ class SequenceBehind(Violation):
     def describe(self) -> str:
         largest = "largest" if self.direction == "ascending" else "smallest"
         return (
-            f"{self.sequence} will hand out {self.next_value} next, but {self.max_source} "
-            f"already holds {self.max_value} ({largest} key): the next {self.inserts_at_risk:,} "
-            f"inserts into {self.column} can collide with or adopt existing rows"
+            f"{self.sequence} will hand out {number(self.next_value)} next, but {self.max_source} "
+            f"already holds {number(self.max_value)} ({largest} key): the next "
+            f"{self.inserts_at_risk:,} inserts into {self.column} can collide with or adopt "
+            "existing rows"
         )
 
 
@@ -42,8 +43,9 @@ class SequenceExhausted(Violation):
 
     def describe(self) -> str:
         return (
-            f"{self.sequence} has no value left for {self.column} (at {self.last_value}, "
-            f"limit {self.limit}): every insert that needs one will fail"
+            f"{self.sequence} has no value left for {self.column} (at "
+            f"{number(self.last_value)}, limit {number(self.limit)}): every insert that needs "
+            "one will fail"
         )
 
 
