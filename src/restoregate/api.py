@@ -17,9 +17,10 @@ from typing import Protocol
 
 from restoregate import __version__
 from restoregate.backend import Backend
+from restoregate.catalog import Catalog
 from restoregate.checks import CHECKS
 from restoregate.context import CheckContext, Outcome
-from restoregate.errors import CheckFailedToRun, UsageError
+from restoregate.errors import CheckFailedToRun, RulesError, UsageError
 from restoregate.postgres.probes import open_backend
 from restoregate.postgres.session import SessionSettings, describe_dsn
 from restoregate.probes import Probes
@@ -57,6 +58,7 @@ def run_check(
     settings: SessionSettings | None = None,
     progress: Progress | None = None,
     rules: RuleSet | None = None,
+    restore_point: datetime | None = None,
     backend_factory: BackendFactory = open_backend,
 ) -> Report:
     """Connect to a restored database, judge every selected rule, return the report."""
@@ -67,7 +69,9 @@ def run_check(
     with backend_factory(dsn, settings or SessionSettings()) as backend:
         catalog = backend.catalog()
         scope = resolve_scope(catalog, ruleset, backend)
-        ctx = CheckContext(catalog, scope, Probes(backend, catalog, scope.feeds))
+        validate_rules(ruleset, catalog)
+        probes = Probes(backend, catalog, scope.feeds)
+        ctx = CheckContext(catalog, scope, probes, started_at, restore_point)
         if progress:
             progress.started([r for r in ruleset.rules if r.id in selected])
         results = [_run_rule(ctx, rule, rule.id in selected, progress) for rule in ruleset.rules]
@@ -80,6 +84,19 @@ def run_check(
         duration_s=time.perf_counter() - clock,
         rules=results,
     )
+
+
+def validate_rules(ruleset: RuleSet, catalog: Catalog) -> None:
+    """Rules that name tables or columns are checked against the catalog: exit 2 if wrong."""
+    for rule in ruleset.rules:
+        validate = getattr(CHECKS[rule.check], "validate", None)
+        if validate is None:
+            continue
+        try:
+            validate(rule.params, catalog, ruleset)
+        except ValueError as exc:
+            pos = rule.position
+            raise RulesError(pos.path, pos.line, pos.col, f"rule {rule.id!r}: {exc}") from None
 
 
 def select_rules(ruleset: RuleSet, only: Sequence[str], skip: Sequence[str]) -> set[str]:
@@ -132,6 +149,8 @@ def _result(rule: Rule, outcome: Outcome, duration: float, *, skipped: bool = Fa
             message += f" (and {more} more that could not run)"
     elif outcome.violations:
         status = "fail" if rule.severity == "error" else "warn"
+    elif outcome.advisories:
+        status = "warn"
     else:
         status = "pass"
     return RuleResult(
@@ -145,4 +164,5 @@ def _result(rule: Rule, outcome: Outcome, duration: float, *, skipped: bool = Fa
         violations=outcome.violations,
         unchecked=outcome.unchecked,
         hint=hint,
+        advisories=outcome.advisories,
     )

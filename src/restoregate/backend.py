@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from restoregate.catalog import Catalog, Reference, SequenceDef, Table
@@ -49,6 +50,20 @@ class ReferenceStats:
     orphan_keys: int = 0  # distinct orphaned keys
 
 
+@dataclass(frozen=True)
+class Duplicates:
+    groups: int  # key values held by more than one row
+    rows: int  # rows holding them
+    sample: list[tuple[tuple[Any, ...], int]]  # (key, rows), most repeated first
+
+
+@dataclass(frozen=True)
+class QueryRows:
+    count: int
+    columns: list[str]
+    sample: list[tuple[Any, ...]]
+
+
 class Backend(Protocol):
     def catalog(self) -> Catalog: ...
 
@@ -67,5 +82,15 @@ class Backend(Protocol):
         range_columns: Sequence[str],
         sample_size: int,
     ) -> ReferenceStats: ...
+
+    def count_nulls(self, table: Table, columns: Sequence[str]) -> dict[str, int]: ...
+
+    def count_rows(self, table: Table, cap: int | None) -> int: ...
+
+    def newest(self, table: Table, column: str) -> datetime | None: ...
+
+    def duplicates(self, table: Table, expressions: Sequence[str], sample: int) -> Duplicates: ...
+
+    def query_rows(self, query: str, sample: int, schemas: Sequence[str]) -> QueryRows: ...
 
     def close(self) -> None: ...

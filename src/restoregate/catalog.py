@@ -28,6 +28,7 @@ class Column:
     type_oid: int  # of the base type
     numeric: bool  # integers, numeric: values a sequence can produce
     not_null: bool
+    key: bool = False  # part of a primary key or unique index
 
     @property
     def limits(self) -> tuple[int, int] | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from contextlib import nullcontext
+from datetime import datetime, timezone
 from typing import Any, NoReturn
 
 import click
@@ -105,6 +106,23 @@ def cli(ctx: click.Context, debug: bool) -> None:
     help="Longest any one query may run (500ms, 30s, 15min, 2h).",
 )
 @click.option(
+    "--restore-point",
+    type=click.DateTime(
+        [
+            "%Y-%m-%dT%H:%M:%S%z",
+            "%Y-%m-%dT%H:%M:%S",
+            "%Y-%m-%d %H:%M:%S%z",
+            "%Y-%m-%d %H:%M:%S",
+            "%Y-%m-%dT%H:%M%z",
+            "%Y-%m-%dT%H:%M",
+            "%Y-%m-%d",
+        ]
+    ),
+    metavar="TIMESTAMP",
+    help="When the backup was taken (ISO 8601; UTC unless an offset is given). "
+    "freshness rules measure age from it instead of from now.",
+)
+@click.option(
     "--lock-timeout",
     default="10s",
     show_default=True,
@@ -121,6 +139,7 @@ def check(
     only: Sequence[str],
     skip: Sequence[str],
     statement_timeout: str,
+    restore_point: datetime | None,
     lock_timeout: str,
 ) -> None:
     """Run the rules against a restored database and exit with the gate's verdict.
@@ -135,7 +154,13 @@ def check(
     progress = TerminalProgress(stderr) if stderr.is_terminal else None
     with progress or nullcontext():
         report = api.run_check(
-            dsn, rules_paths, only=only, skip=skip, settings=settings, progress=progress
+            dsn,
+            rules_paths,
+            only=only,
+            skip=skip,
+            settings=settings,
+            progress=progress,
+            restore_point=_aware(restore_point),
         )
     if output:
         _write_file(report, fmt, output)
@@ -143,6 +168,13 @@ def check(
     else:
         render(report, fmt, sys.stdout, color=sys.stdout.isatty())
     ctx.exit(report.exit_code)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """A restore point without an offset is UTC, as backup tools log it."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=timezone.utc)
 
 
 def _write_file(report: api.Report, fmt: str, path: str) -> None:

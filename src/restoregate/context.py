@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from restoregate.catalog import Catalog
 from restoregate.errors import CheckFailedToRun
@@ -16,6 +17,8 @@ class CheckContext:
     catalog: Catalog
     scope: Scope
     probes: Probes
+    now: datetime  # when the check started, aware, UTC
+    restore_point: datetime | None = None  # --restore-point: when the backup was taken
 
 
 @dataclass
@@ -26,3 +29,4 @@ class Outcome:
     violations: list[Violation] = field(default_factory=list)
     unchecked: list[Unchecked] = field(default_factory=list)
     errors: list[CheckFailedToRun] = field(default_factory=list)  # probes that could not run
+    advisories: list[Violation] = field(default_factory=list)  # warn whatever the severity

@@ -46,6 +46,7 @@ class RuleResult:
     violations: list[Violation] = field(default_factory=list)
     unchecked: list[Unchecked] = field(default_factory=list)
     hint: str | None = None
+    advisories: list[Violation] = field(default_factory=list)  # findings that only warn
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -59,6 +60,8 @@ class RuleResult:
         }
         if self.description:
             out["description"] = self.description
+        if self.advisories:
+            out["advisories"] = [v.to_dict() for v in self.advisories]
         if self.unchecked:
             out["unchecked"] = [dataclasses.asdict(u) for u in self.unchecked]
         if self.hint:

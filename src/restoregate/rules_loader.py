@@ -22,7 +22,7 @@ from restoregate.checks import CHECKS
 from restoregate.checks.base import params_class
 from restoregate.errors import RulesError
 from restoregate.names import ColumnSet, NameError_, parse_column_set, parse_identifier
-from restoregate.ruleset import LogicalReference, Position, Rule, RuleSet
+from restoregate.ruleset import LogicalReference, Position, Rule, RuleSet, TableFilter
 from restoregate.yaml_nodes import Doc, describe, position
 
 TOP_KEYS = ("version", "schemas", "exclude", "references", "rules")
@@ -234,7 +234,7 @@ def _rule(doc: Doc, item: Node) -> Rule:
 
 def _params(doc: Doc, item: Node, check: str, entries: dict[str, tuple[Node, Node]]) -> Any:
     cls = params_class(CHECKS[check])
-    fields = {f.name: f for f in dataclasses.fields(cls)}
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     hints = typing.get_type_hints(cls)
     for key, (knode, _) in entries.items():
         if key not in fields:
@@ -255,6 +255,8 @@ def _required(field: dataclasses.Field[Any]) -> bool:
 
 
 def _convert(doc: Doc, node: Node, hint: Any, key: str) -> Any:
+    if hint is TableFilter:
+        return _table_filter(doc, node, key)
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin in (Union, types.UnionType) and type(None) in args:
         if isinstance(node, ScalarNode) and doc.scalar(node) is None:
@@ -270,6 +272,22 @@ def _convert(doc: Doc, node: Node, hint: Any, key: str) -> Any:
     if hint is Any or (isinstance(value, hint) and not (hint is int and isinstance(value, bool))):
         return value
     doc.fail(node, f"{key} must be {_type_name(hint)}, found {describe(value)}")
+
+
+def _table_filter(doc: Doc, node: Node, key: str) -> TableFilter:
+    """``[glob, ...]`` (include) or ``{include: [...], exclude: [...]}``."""
+    if not isinstance(node, MappingNode):
+        return TableFilter(include=_strings(doc, node, key))
+    parts = {k: (kn, v) for k, kn, v in doc.mapping(node, key)}
+    for name, (knode, _) in parts.items():
+        if name not in ("include", "exclude"):
+            doc.fail(
+                knode, f"unknown key {name!r} in {key}", _suggest(name, ("include", "exclude"))
+            )
+    return TableFilter(
+        include=_strings(doc, parts["include"][1], "include") if "include" in parts else (),
+        exclude=_strings(doc, parts["exclude"][1], "exclude") if "exclude" in parts else (),
+    )
 
 
 def _plain(doc: Doc, node: Node) -> Any:

@@ -27,6 +27,24 @@ class Position:
 
 
 @dataclass(frozen=True)
+class TableFilter:
+    """A check's own ``tables:`` patterns (globs over schema.table), within the file's scope.
+
+    ``tables: [public.orders*]`` includes; ``tables: {include: [...], exclude: [...]}``
+    does both. No include pattern means every table in scope.
+    """
+
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+    def __call__(self, table: QualifiedName) -> bool:
+        text = f"{table.schema}.{table.name}"
+        if self.include and not any(fnmatch.fnmatchcase(text, p) for p in self.include):
+            return False
+        return not any(fnmatch.fnmatchcase(text, p) for p in self.exclude)
+
+
+@dataclass(frozen=True)
 class LogicalReference:
     """A reference the catalog does not declare: ``from`` child columns ``to`` parent key."""
 

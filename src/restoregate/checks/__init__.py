@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from restoregate.checks.base import Check
+from restoregate.checks.freshness import Freshness
+from restoregate.checks.not_null import NotNull
 from restoregate.checks.references import References
+from restoregate.checks.row_count import RowCountCheck
 from restoregate.checks.sequences import Sequences
+from restoregate.checks.sql import Sql
+from restoregate.checks.unique import Unique
 
 CHECKS: dict[str, type[Check]] = {
     Sequences.name: Sequences,
     References.name: References,
+    Unique.name: Unique,
+    NotNull.name: NotNull,
+    RowCountCheck.name: RowCountCheck,
+    Freshness.name: Freshness,
+    Sql.name: Sql,
 }
 
 __all__ = ["CHECKS", "Check"]

@@ -69,6 +69,7 @@ def _tables(table_rows: list[Row], column_rows: list[Row]) -> dict[QualifiedName
                 r["type_oid"],
                 r["numeric"],
                 r["not_null"],
+                r["key"],
             )
         )
     tables = {}

@@ -5,7 +5,12 @@ SELECT a.attrelid::int8 AS table_oid,
        pg_catalog.format_type(bt.oid, NULL) AS base_type,
        bt.oid::int8 AS type_oid,
        bt.typcategory = 'N' AS numeric,
-       a.attnotnull AS not_null
+       a.attnotnull AS not_null,
+       EXISTS (SELECT 1
+               FROM pg_catalog.pg_index AS i
+               WHERE i.indrelid = a.attrelid
+                 AND i.indisunique
+                 AND a.attnum = ANY (i.indkey)) AS key
 FROM pg_catalog.pg_attribute AS a
 JOIN pg_catalog.pg_type AS t ON t.oid = a.atttypid
 JOIN pg_catalog.pg_type AS bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END

@@ -12,12 +12,19 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any, cast
 
 import psycopg
 from psycopg import sql
 
-from restoregate.backend import FutureKeys, ReferenceStats, SequencePosition
+from restoregate.backend import (
+    Duplicates,
+    FutureKeys,
+    QueryRows,
+    ReferenceStats,
+    SequencePosition,
+)
 from restoregate.catalog import Catalog, Reference, SequenceDef, Table
 from restoregate.errors import CheckFailedToRun
 from restoregate.names import QualifiedName
@@ -168,6 +175,82 @@ class PostgresBackend:
             sample=[tuple(row[:width]) for row in rows],
             orphan_keys=int(first[width + 2]),
         )
+
+    def count_nulls(self, table: Table, columns: Sequence[str]) -> dict[str, int]:
+        counts = sql.SQL(", ").join(
+            sql.SQL("count(*) FILTER (WHERE {} IS NULL)").format(sql.Identifier(c)) for c in columns
+        )
+        query = sql.SQL("SELECT {} FROM {}").format(
+            counts, _relation(table.name, table.partitioned)
+        )
+        row = self._rows(f"counting NULLs in {table.name}", query)[0]
+        return dict(zip(columns, row, strict=True))
+
+    def count_rows(self, table: Table, cap: int | None) -> int:
+        """Exact below ``cap``; stops reading at ``cap`` rows (a bound is all a limit needs)."""
+        limit = sql.SQL(" LIMIT {}").format(sql.Literal(cap)) if cap is not None else sql.SQL("")
+        query = sql.SQL("SELECT count(*) FROM (SELECT FROM {}{}) AS r").format(
+            _relation(table.name, table.partitioned), limit
+        )
+        return int(self._rows(f"counting rows of {table.name}", query)[0][0])
+
+    def newest(self, table: Table, column: str) -> datetime | None:
+        query = sql.SQL("SELECT max({})::pg_catalog.timestamptz FROM {}").format(
+            sql.Identifier(column), _relation(table.name, table.partitioned)
+        )
+        value = self._rows(f"reading the newest {table.name.column(column)}", query)[0][0]
+        return value if isinstance(value, datetime) else None
+
+    def duplicates(self, table: Table, expressions: Sequence[str], sample: int) -> Duplicates:
+        """Key values held by several rows (rows with a NULL key part are distinct, as in SQL)."""
+        keys = [sql.SQL(cast("Any", e)) for e in expressions]  # validated by sqlcheck
+        names = [sql.Identifier(f"k{i}") for i in range(len(keys))]
+        query = sql.SQL(
+            "SELECT {names}, n, count(*) OVER (), sum(n) OVER () FROM ("
+            "SELECT {aliased}, count(*) AS n FROM {t} WHERE {present} GROUP BY {positions}"
+            " HAVING count(*) > 1) AS d ORDER BY n DESC, {names} LIMIT {limit}"
+        ).format(
+            names=sql.SQL(", ").join(names),
+            aliased=sql.SQL(", ").join(
+                sql.SQL("({}) AS {}").format(k, n) for k, n in zip(keys, names, strict=True)
+            ),
+            t=_relation(table.name, table.partitioned),
+            present=sql.SQL(" AND ").join(sql.SQL("({}) IS NOT NULL").format(k) for k in keys),
+            positions=sql.SQL(", ").join(sql.Literal(i + 1) for i in range(len(keys))),
+            limit=sql.Literal(sample),
+        )
+        rows = self._rows(f"looking for duplicates in {table.name}", query)
+        if not rows:
+            return Duplicates(0, 0, [])
+        width = len(keys)
+        return Duplicates(
+            groups=int(rows[0][width + 1]),
+            rows=int(rows[0][width + 2]),
+            sample=[(tuple(r[:width]), int(r[width])) for r in rows],
+        )
+
+    def query_rows(self, query: str, sample: int, schemas: Sequence[str]) -> QueryRows:
+        """A user's validated SELECT: how many rows, and the first few (memory stays bounded).
+
+        Its unqualified names resolve in ``schemas``, after pg_catalog so that nothing in
+        the restored database can shadow a built-in; the setting is undone with the
+        probe's savepoint.
+        """
+        wrapped = sql.SQL(
+            "SELECT count(*) OVER () AS rg_count, q.* FROM ({}) AS q LIMIT {}"
+        ).format(sql.SQL(cast("Any", query)), sql.Literal(sample))
+        path = ", ".join(sql.Identifier(s).as_string(self._conn) for s in ["pg_catalog", *schemas])
+        try:
+            with self._conn.transaction() as savepoint:
+                self._conn.execute("SELECT pg_catalog.set_config('search_path', %s, true)", (path,))
+                cur = self._conn.execute(wrapped)
+                rows = cur.fetchall()
+                columns = [d.name for d in cur.description or []][1:]
+                raise psycopg.Rollback(savepoint)
+        except psycopg.Error as exc:
+            raise translate(exc, "running the rule's query", self._settings) from None
+        count = int(rows[0][0]) if rows else 0
+        return QueryRows(count, columns, [tuple(r[1:]) for r in rows])
 
 
 def _relation(name: QualifiedName, partitioned: bool) -> sql.Composable:

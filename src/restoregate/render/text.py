@@ -40,7 +40,7 @@ def _render(report: Report, console: Console) -> None:
     )
     console.print(_table(report))
     for result in report.rules:
-        if result.status in ("fail", "warn", "error") or result.unchecked:
+        if result.status in ("fail", "warn", "error") or result.unchecked or result.advisories:
             _details(console, result)
     console.print(
         verdict(report), style="bold green" if report.passed else "bold red", highlight=False
@@ -73,6 +73,7 @@ def _details(console: Console, result: RuleResult) -> None:
         highlight=False,
     )
     lines = [("•", Text(v.describe())) for v in result.violations]
+    lines += [("!", Text(v.describe(), style="yellow")) for v in result.advisories]
     if result.hint:
         lines.append(("hint:", Text(result.hint, style="italic")))
     console.print(_hanging(lines), highlight=False)

@@ -1,0 +1,68 @@
+"""Check ``sql``: anything else a team can say in SQL, as a query for violating rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from restoregate.context import CheckContext, Outcome
+from restoregate.probes import SAMPLE_SIZE
+from restoregate.report import Violation
+from restoregate.sqlcheck import check_query
+
+
+@dataclass(frozen=True)
+class Rows(Violation):
+    kind: ClassVar[str] = "rows"
+    rows: int
+    max_rows: int
+    columns: list[str]
+    sample: list[dict[str, Any]]
+
+    def describe(self) -> str:
+        first = f": first {self.sample[0]}" if self.sample else ""
+        return f"the query returned {self.rows:,} rows, at most {self.max_rows:,} allowed{first}"
+
+
+def _public_first(schema: str) -> tuple[bool, str]:
+    return (schema != "public", schema)
+
+
+class Sql:
+    """A query that returns violating rows; the rule passes when it returns few enough.
+
+    Fails::
+
+        - id: no-negative-totals
+          check: sql
+          sql: SELECT id, total FROM orders WHERE total < 0
+        -> rows: the query returned 4 rows, at most 0 allowed
+
+    Passes: no order has a negative total. The query is parsed as PostgreSQL by sqlglot
+    before anything runs: exactly one SELECT (CTEs allowed), no data-modifying CTE, no
+    FOR UPDATE/SHARE, no INTO, no function with side effects; it runs inside the
+    read-only snapshot, and only the first 20 rows are fetched. Unqualified names
+    resolve in the schemas in scope (``public`` first), after ``pg_catalog``.
+    """
+
+    name: ClassVar[str] = "sql"
+
+    @dataclass(frozen=True)
+    class Params:
+        sql: str
+        max_rows: int = 0
+        query: str = field(init=False)
+
+        def __post_init__(self) -> None:
+            object.__setattr__(self, "query", check_query(self.sql))
+            if self.max_rows < 0:
+                raise ValueError("max_rows cannot be negative")
+
+    def run(self, ctx: CheckContext, params: Params) -> Outcome:
+        schemas = sorted({t.name.schema for t in ctx.scope.tables}, key=_public_first)
+        found = ctx.probes.backend.query_rows(params.query, SAMPLE_SIZE, schemas)
+        if found.count <= params.max_rows:
+            return Outcome(f"the query returned {found.count:,} rows")
+        sample = [dict(zip(found.columns, row, strict=True)) for row in found.sample]
+        violation = Rows(found.count, params.max_rows, found.columns, sample)
+        return Outcome(f"{found.count:,} violating rows", [violation])

@@ -1,0 +1,92 @@
+"""Check ``unique``: natural keys are still unique, with or without their index."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from restoregate.catalog import Catalog
+from restoregate.checks._tables import find_columns, find_table, table_name
+from restoregate.context import CheckContext, Outcome
+from restoregate.names import QualifiedName
+from restoregate.probes import SAMPLE_SIZE
+from restoregate.report import Violation
+from restoregate.ruleset import RuleSet
+from restoregate.sqlcheck import check_expression
+
+
+@dataclass(frozen=True)
+class Duplicates(Violation):
+    kind: ClassVar[str] = "duplicates"
+    table: str
+    columns: list[str]
+    groups: int
+    rows: int
+    sample: list[dict[str, Any]]  # {"key": [...], "rows": n}, most repeated first
+
+    def describe(self) -> str:
+        top = ", ".join(f"{_key(s['key'])} ({s['rows']} rows)" for s in self.sample[:3]) + (
+            ", …" if len(self.sample) > 3 else ""
+        )
+        return (
+            f"{self.groups:,} values of ({', '.join(self.columns)}) in {self.table} are held by "
+            f"more than one row ({self.rows:,} rows in all), e.g. {top}"
+        )
+
+
+def _key(key: list[Any]) -> str:
+    return repr(key[0]) if len(key) == 1 else "(" + ", ".join(map(repr, key)) + ")"
+
+
+class Unique:
+    """Columns (or expressions such as ``lower(email)``) identify at most one row each.
+
+    Fails (a unique index that failed to build during the restore)::
+
+        - {id: one-account-per-email, check: unique, table: accounts,
+           columns: [lower(email)]}
+        -> duplicates: 3 values of (LOWER(email)) are held by more than one row
+
+    Passes: every address is used once. Rows with a NULL in the key are distinct, as
+    in a unique constraint. Expressions are parsed by sqlglot and may use only the
+    table's columns.
+    """
+
+    name: ClassVar[str] = "unique"
+
+    @dataclass(frozen=True)
+    class Params:
+        table: str
+        columns: tuple[str, ...]
+        parsed: QualifiedName = field(init=False)
+        expressions: tuple[str, ...] = field(init=False)
+        referenced: frozenset[str] = field(init=False)
+
+        def __post_init__(self) -> None:
+            object.__setattr__(self, "parsed", table_name(self.table))
+            if not self.columns:
+                raise ValueError("columns: name at least one column or expression")
+            checked = [check_expression(text) for text in self.columns]
+            object.__setattr__(self, "expressions", tuple(sql for sql, _ in checked))
+            object.__setattr__(
+                self, "referenced", frozenset(c for _, cols in checked for c in cols)
+            )
+
+    @staticmethod
+    def validate(params: Params, catalog: Catalog, rules: RuleSet) -> None:
+        find_columns(find_table(catalog, rules, params.parsed), tuple(sorted(params.referenced)))
+
+    def run(self, ctx: CheckContext, params: Params) -> Outcome:
+        table = ctx.catalog.tables[params.parsed]
+        found = ctx.probes.backend.duplicates(table, params.expressions, SAMPLE_SIZE)
+        label = ", ".join(params.columns)
+        if not found.groups:
+            return Outcome(f"({label}) is unique in {table.name}")
+        violation = Duplicates(
+            str(table.name),
+            list(params.columns),
+            found.groups,
+            found.rows,
+            [{"key": list(key), "rows": rows} for key, rows in found.sample],
+        )
+        return Outcome(f"{found.groups:,} duplicated values of ({label})", [violation])
