@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from restoregate.catalog import Reference
 from restoregate.context import CheckContext, Outcome
 from restoregate.errors import CheckFailedToRun
 from restoregate.report import Violation
+from restoregate.ruleset import TableFilter
 
 
 @dataclass(frozen=True)
@@ -79,12 +80,13 @@ class References:
 
     @dataclass(frozen=True)
     class Params:
-        pass
+        tables: TableFilter = field(default_factory=TableFilter)  # child tables to judge
 
     def run(self, ctx: CheckContext, params: Params) -> Outcome:
         violations: list[Orphans] = []
         errors: list[CheckFailedToRun] = []
-        for ref in ctx.scope.references:
+        refs = tuple(r for r in ctx.scope.references if params.tables(r.child.table))
+        for ref in refs:
             try:
                 found = _judge(ctx, ref)
             except CheckFailedToRun as exc:
@@ -92,7 +94,7 @@ class References:
                 continue
             if found is not None:
                 violations.append(found)
-        message = _message(ctx.scope.references, violations)
+        message = _message(refs, violations)
         return Outcome(message, list(violations), [], errors)
 
 

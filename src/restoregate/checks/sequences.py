@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from restoregate.catalog import Feed, SequenceDef
@@ -10,6 +10,7 @@ from restoregate.context import CheckContext, Outcome
 from restoregate.errors import CheckFailedToRun
 from restoregate.probes import last_usable, next_value
 from restoregate.report import Unchecked, Violation, number
+from restoregate.ruleset import TableFilter
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,37 @@ class SequenceExhausted(Violation):
         )
 
 
+@dataclass(frozen=True)
+class SequenceHeadroom(Violation):
+    kind: ClassVar[str] = "sequence_headroom"
+    sequence: str
+    column: str
+    next_value: int
+    limit: int
+    used: float  # fraction of the usable range already handed out
+    headroom: float
+
+    def describe(self) -> str:
+        return (
+            f"{self.sequence} has used {self.used:.1%} of the values {self.column} can hold "
+            f"(next {number(self.next_value)}, limit {number(self.limit)}); the rule allows "
+            f"{self.headroom:.0%}"
+        )
+
+
+@dataclass(frozen=True)
+class SequenceCycles(Violation):
+    kind: ClassVar[str] = "sequence_cycles"
+    sequence: str
+    column: str
+
+    def describe(self) -> str:
+        return (
+            f"{self.sequence} is CYCLE but feeds key column {self.column}: when it wraps, "
+            "inserts reuse keys"
+        )
+
+
 class Sequences:
     """Every identity, serial and nextval() sequence is ahead of every key that uses it.
 
@@ -71,26 +103,39 @@ class Sequences:
 
     @dataclass(frozen=True)
     class Params:
-        pass
+        headroom: float | None = None  # fraction of the range that may be used, e.g. 0.8
+        tables: TableFilter = field(default_factory=TableFilter)
+
+        def __post_init__(self) -> None:
+            if self.headroom is not None and not 0 < self.headroom <= 1:
+                raise ValueError(
+                    f"headroom must be a fraction above 0 and at most 1, not {self.headroom}"
+                )
 
     def run(self, ctx: CheckContext, params: Params) -> Outcome:
         violations: list[Violation] = []
+        advisories: list[Violation] = []
         unchecked: list[Unchecked] = []
         errors: list[CheckFailedToRun] = []
         checked = 0
-        for feed in ctx.scope.feeds:
+        for feed in (f for f in ctx.scope.feeds if params.tables(f.table)):
             if feed.uncheckable or feed.sequence is None:
                 unchecked.append(Unchecked(feed.column_text, feed.uncheckable or "no sequence"))
                 continue
+            seq = ctx.catalog.sequences[feed.sequence]
             try:
-                found = _judge(ctx, feed, ctx.catalog.sequences[feed.sequence])
+                found = _judge(ctx, feed, seq) or _headroom(ctx, feed, seq, params.headroom)
             except CheckFailedToRun as exc:
                 errors.append(exc)
                 continue
             checked += 1
             if found is not None:
                 violations.append(found)
-        return Outcome(_message(checked, len(violations)), violations, unchecked, errors)
+            column = ctx.catalog.tables[feed.table].column(feed.column)
+            if seq.cycle and column is not None and column.key:
+                advisories.append(SequenceCycles(str(seq.name), feed.column_text))
+        message = _message(checked, violations)
+        return Outcome(message, violations, unchecked, errors, advisories)
 
 
 def _judge(ctx: CheckContext, feed: Feed, seq: SequenceDef) -> Violation | None:
@@ -114,6 +159,24 @@ def _judge(ctx: CheckContext, feed: Feed, seq: SequenceDef) -> Violation | None:
     )
 
 
+def _headroom(
+    ctx: CheckContext, feed: Feed, seq: SequenceDef, headroom: float | None
+) -> Violation | None:
+    """How much of the usable range (the sequence's, or the column type's if smaller) is gone."""
+    if headroom is None:
+        return None
+    column = ctx.catalog.tables[feed.table].column(feed.column)
+    upcoming = next_value(seq, ctx.probes.position(seq.name))
+    limit = last_usable(seq, column)
+    start = seq.min_value if seq.ascending else seq.max_value
+    if upcoming is None or limit == start:
+        return None
+    used = (upcoming - start) / (limit - start)
+    if used <= headroom:
+        return None
+    return SequenceHeadroom(str(seq.name), feed.column_text, upcoming, limit, used, headroom)
+
+
 def _beyond(seq: SequenceDef, value: Any, than: Any) -> bool:
     return bool(value > than) if seq.ascending else bool(value < than)
 
@@ -133,10 +196,16 @@ def _extreme_key(ctx: CheckContext, feed: Feed, seq: SequenceDef) -> tuple[Any, 
     return best, source
 
 
-def _message(checked: int, behind: int) -> str:
+def _message(checked: int, violations: list[Violation]) -> str:
+    behind = sum(1 for v in violations if not isinstance(v, SequenceHeadroom))
+    short = len(violations) - behind
+    if short and not behind:
+        noun = "sequence has" if short == 1 else "sequences have"
+        return f"{short} {noun} used more of the range than the headroom allows"
     if behind:
         noun = "sequence is" if behind == 1 else "sequences are"
         pronoun = "it" if behind == 1 else "they"
-        return f"{behind} {noun} behind the keys {pronoun} must exceed"
+        extra = f" ({short} more short of headroom)" if short else ""
+        return f"{behind} {noun} behind the keys {pronoun} must exceed{extra}"
     noun = "sequence" if checked == 1 else "sequences"
     return f"{checked} {noun} ahead of every key"
