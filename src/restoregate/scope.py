@@ -22,6 +22,7 @@ class Scope:
     tables: tuple[Table, ...]
     feeds: tuple[Feed, ...]
     references: tuple[Reference, ...]
+    partitions: tuple[Table, ...] = ()  # judged through their parents, listed for the catalog
 
 
 def resolve_scope(catalog: Catalog, rules: RuleSet, backend: Backend) -> Scope:
@@ -37,7 +38,8 @@ def resolve_scope(catalog: Catalog, rules: RuleSet, backend: Backend) -> Scope:
     seen = {(fk.child, fk.parent) for fk in declared}
     references = declared + [r for r in logical if (r.child, r.parent) not in seen]
     feeds = tuple(f for f in catalog.feeds if rules.in_scope(f.table))
-    return Scope(tables, feeds, tuple(references))
+    partitions = tuple(t for t in catalog.tables.values() if t.partition and rules.in_scope(t.name))
+    return Scope(tables, feeds, tuple(references), partitions)
 
 
 def _nothing_message(catalog: Catalog, rules: RuleSet) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from restoregate.checks.base import Check
+from restoregate.checks.catalog import Catalog
 from restoregate.checks.freshness import Freshness
 from restoregate.checks.not_null import NotNull
 from restoregate.checks.references import References
@@ -19,6 +20,7 @@ CHECKS: dict[str, type[Check]] = {
     RowCountCheck.name: RowCountCheck,
     Freshness.name: Freshness,
     Sql.name: Sql,
+    Catalog.name: Catalog,
 }
 
 __all__ = ["CHECKS", "Check"]

@@ -252,6 +252,27 @@ class PostgresBackend:
         count = int(rows[0][0]) if rows else 0
         return QueryRows(count, columns, [tuple(r[1:]) for r in rows])
 
+    def health(
+        self, item: str, table_oids: Sequence[int], schemas: Sequence[str]
+    ) -> list[tuple[str, str]]:
+        """One catalog query per health item: (object, problem) rows, ready to report."""
+        params = {"table_oids": list(table_oids), "schemas": list(schemas)}
+        rows = self._rows(
+            f"checking {item.replace('_', ' ')}", sql.SQL(load(f"health/{item}")), params
+        )
+        if item == "constraints" and self.server_version >= 180000:
+            query = sql.SQL(load("health/constraints.pg18"))
+            rows += self._rows("checking constraints", query, params)
+        return [(str(r[0]), str(r[1])) for r in rows]
+
+    def extensions(self) -> dict[str, str]:
+        rows = self._rows("reading extensions", sql.SQL(load("health/extensions")))
+        return {str(r[0]): str(r[1]) for r in rows}
+
+    @property
+    def server_version(self) -> int:
+        return int(self._conn.info.server_version)
+
 
 def _relation(name: QualifiedName, partitioned: bool) -> sql.Composable:
     """A partitioned parent is read whole; a plain table alone (ONLY), as FKs see it."""

@@ -1,0 +1,165 @@
+"""Check ``catalog``: the restore's structural health, as the catalog shows it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from restoregate.catalog import Table
+from restoregate.context import CheckContext, Outcome
+from restoregate.errors import CheckFailedToRun
+from restoregate.report import Violation
+from restoregate.ruleset import TableFilter
+
+ITEMS = (
+    "invalid_indexes",
+    "constraints",
+    "triggers",
+    "materialized_views",
+    "unlogged",
+    "subscriptions",
+    "replication_slots",
+    "statistics",
+)
+_REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9_\-]+)\s*(?:(>=|==|=)\s*([0-9][0-9A-Za-z.\-]*))?\s*$")
+
+
+@dataclass(frozen=True)
+class CatalogProblem(Violation):
+    kind: ClassVar[str] = "catalog"
+    item: str
+    object: str
+    problem: str
+
+    def describe(self) -> str:
+        return f"{self.object}: {self.problem}"
+
+
+@dataclass(frozen=True)
+class Extension(Violation):
+    kind: ClassVar[str] = "extension"
+    extension: str
+    required: str
+    installed: str | None
+
+    def describe(self) -> str:
+        if self.installed is None:
+            return f"extension {self.extension} is not installed (required: {self.required})"
+        return f"extension {self.extension} is at {self.installed}; required: {self.required}"
+
+
+def _version(text: str) -> tuple[int | str, ...]:
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"[.\-]", text))
+
+
+def _satisfied(installed: str, op: str | None, wanted: str | None) -> bool:
+    if op is None or wanted is None:
+        return True
+    try:
+        have, want = _version(installed), _version(wanted)
+        return have >= want if op == ">=" else have == want
+    except TypeError:  # mixed numbers and words: compare as text
+        return installed >= wanted if op == ">=" else installed == wanted
+
+
+class Catalog:
+    """Structural health after a restore; every item is on unless switched off.
+
+    Fails (an index whose build failed, a materialized view restored empty)::
+
+        - {id: catalog, check: catalog, require_extensions: [citext, postgis>=3.4]}
+        -> catalog: public.accounts_email_key: index is invalid ...
+        -> extension citext is not installed (required: citext)
+
+    Passes: every index valid, every constraint validated, every trigger enabled, no
+    unpopulated materialized view, no unlogged table or sequence, no restored
+    subscription or inactive slot, the extensions present. Tables never analyzed are an
+    advisory (they warn; ``statistics: false`` switches it off).
+    """
+
+    name: ClassVar[str] = "catalog"
+
+    @dataclass(frozen=True)
+    class Params:
+        invalid_indexes: bool = True
+        constraints: bool = True
+        triggers: bool = True
+        materialized_views: bool = True
+        unlogged: bool = True
+        subscriptions: bool = True
+        replication_slots: bool = True
+        statistics: bool = True
+        require_extensions: tuple[str, ...] = ()
+        tables: TableFilter = field(default_factory=TableFilter)
+
+        def __post_init__(self) -> None:
+            for requirement in self.require_extensions:
+                if not _REQUIREMENT.match(requirement):
+                    raise ValueError(
+                        f"require_extensions: {requirement!r}: write name or name>=1.6"
+                    )
+
+    def run(self, ctx: CheckContext, params: Params) -> Outcome:
+        tables = [t for t in ctx.scope.tables if params.tables(t.name)]
+        partitions = [t for t in ctx.scope.partitions if params.tables(t.name)]
+        oids = [t.oid for t in tables + partitions]
+        schemas = sorted({t.name.schema for t in tables})
+        found: list[Violation] = []
+        advisories: list[Violation] = []
+        errors: list[CheckFailedToRun] = []
+        for item in ITEMS:
+            if not getattr(params, item):
+                continue
+            try:
+                rows = self._item(ctx, item, oids, schemas, tables)
+            except CheckFailedToRun as exc:
+                errors.append(exc)
+                continue
+            target = advisories if item == "statistics" else found
+            target.extend(CatalogProblem(item, obj, problem) for obj, problem in rows)
+        if params.require_extensions:
+            try:
+                found.extend(_extensions(ctx, params.require_extensions))
+            except CheckFailedToRun as exc:
+                errors.append(exc)
+        message = f"{len(found)} catalog problems" if found else "the catalog looks whole"
+        if advisories:
+            message += f"; {len(advisories)} tables never analyzed"
+        return Outcome(message, found, [], errors, advisories)
+
+    @staticmethod
+    def _item(
+        ctx: CheckContext, item: str, oids: list[int], schemas: list[str], tables: list[Table]
+    ) -> list[tuple[str, str]]:
+        if item == "unlogged":
+            return _unlogged(ctx, tables)
+        return ctx.probes.backend.health(item, oids, schemas)
+
+
+def _unlogged(ctx: CheckContext, tables: list[Table]) -> list[tuple[str, str]]:
+    rows = [
+        (str(t.name), "unlogged table: emptied after a crash, absent on standbys")
+        for t in tables
+        if t.unlogged
+    ]
+    fed = {f.sequence for f in ctx.scope.feeds if f.sequence is not None}
+    rows += [
+        (str(s.name), "unlogged sequence: reset after a crash")
+        for s in ctx.catalog.sequences.values()
+        if s.unlogged and s.name in fed
+    ]
+    return rows
+
+
+def _extensions(ctx: CheckContext, requirements: tuple[str, ...]) -> list[Violation]:
+    installed = ctx.probes.backend.extensions()
+    found: list[Violation] = []
+    for requirement in requirements:
+        match = _REQUIREMENT.match(requirement)
+        assert match is not None
+        name, op, wanted = match.groups()
+        have = installed.get(name)
+        if have is None or not _satisfied(have, op, wanted):
+            found.append(Extension(name, requirement.strip(), have))
+    return found
