@@ -99,4 +99,15 @@ class Backend(Protocol):
 
     def extensions(self) -> dict[str, str]: ...
 
+    def existing_roles(self, roles: Sequence[str]) -> set[str]: ...
+
+    def missing_privileges(
+        self,
+        role: str,
+        kind: str,
+        privileges: Sequence[str],
+        oids: Sequence[int],
+        schemas: Sequence[str],
+    ) -> list[tuple[str, str]]: ...
+
     def close(self) -> None: ...

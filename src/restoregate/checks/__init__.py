@@ -6,6 +6,7 @@ from restoregate.checks.base import Check
 from restoregate.checks.catalog import Catalog
 from restoregate.checks.freshness import Freshness
 from restoregate.checks.not_null import NotNull
+from restoregate.checks.privileges import Privileges
 from restoregate.checks.references import References
 from restoregate.checks.row_count import RowCountCheck
 from restoregate.checks.sequences import Sequences
@@ -21,6 +22,7 @@ CHECKS: dict[str, type[Check]] = {
     Freshness.name: Freshness,
     Sql.name: Sql,
     Catalog.name: Catalog,
+    Privileges.name: Privileges,
 }
 
 __all__ = ["CHECKS", "Check"]

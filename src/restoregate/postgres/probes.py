@@ -269,6 +269,31 @@ class PostgresBackend:
         rows = self._rows("reading extensions", sql.SQL(load("health/extensions")))
         return {str(r[0]): str(r[1]) for r in rows}
 
+    def existing_roles(self, roles: Sequence[str]) -> set[str]:
+        rows = self._rows(
+            "looking up roles", sql.SQL(load("privileges/roles")), {"roles": list(roles)}
+        )
+        return {str(r[0]) for r in rows}
+
+    def missing_privileges(
+        self,
+        role: str,
+        kind: str,
+        privileges: Sequence[str],
+        oids: Sequence[int],
+        schemas: Sequence[str],
+    ) -> list[tuple[str, str]]:
+        """(object, privilege) pairs ``role`` lacks, for kind tables, sequences or schemas."""
+        params = {
+            "role": role,
+            "privileges": list(privileges),
+            "oids": list(oids),
+            "schemas": list(schemas),
+        }
+        query = sql.SQL(load(f"privileges/{kind}"))
+        rows = self._rows(f"checking {role}'s privileges on {kind}", query, params)
+        return [(str(r[0]), str(r[1])) for r in rows]
+
     @property
     def server_version(self) -> int:
         return int(self._conn.info.server_version)

@@ -1,0 +1,7 @@
+SELECT pg_catalog.format('%%I.%%I', n.nspname, c.relname) AS object, p.privilege
+FROM pg_catalog.pg_class AS c
+JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+CROSS JOIN pg_catalog.unnest(%(privileges)s::text[]) AS p(privilege)
+WHERE c.oid = ANY (%(oids)s)
+  AND NOT pg_catalog.has_sequence_privilege(%(role)s, c.oid, p.privilege)
+ORDER BY 2, 1
