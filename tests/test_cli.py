@@ -70,7 +70,7 @@ def test_open_gate_exits_0(db):
     db.execute("CREATE TABLE t (id serial PRIMARY KEY); INSERT INTO t DEFAULT VALUES;")
     result = run("check", "--dsn", db.dsn)
     assert result.exit_code == 0, result.output
-    assert "GATE OPEN: all 2 rules passed." in result.stdout
+    assert "GATE OPEN: all 3 rules passed." in result.stdout
 
 
 def test_dsn_from_the_environment(db):

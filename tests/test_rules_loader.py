@@ -48,7 +48,11 @@ def test_a_good_file_becomes_the_model():
 
 
 def test_shipped_files_load():
-    assert [r.id for r in default_rules().rules] == ["sequences", "references"]
+    assert [r.id for r in default_rules().rules] == [
+        "sequences",
+        "references",
+        "suspected-references",
+    ]
     assert len(example_rules("dayone").references) == 1
 
 

@@ -21,6 +21,8 @@ from restoregate.catalog import Catalog
 from restoregate.checks import CHECKS
 from restoregate.context import CheckContext, Outcome
 from restoregate.errors import CheckFailedToRun, RulesError, UsageError
+from restoregate.inference import infer
+from restoregate.init import render_rules
 from restoregate.postgres.probes import open_backend
 from restoregate.postgres.session import SessionSettings, describe_dsn
 from restoregate.probes import Probes
@@ -29,7 +31,15 @@ from restoregate.rules_loader import default_rules, lint, load_rules_files
 from restoregate.ruleset import Rule, RuleSet
 from restoregate.scope import resolve_scope
 
-__all__ = ["Progress", "Report", "SessionSettings", "lint", "load_rules", "run_check"]
+__all__ = [
+    "Progress",
+    "Report",
+    "SessionSettings",
+    "init_rules",
+    "lint",
+    "load_rules",
+    "run_check",
+]
 
 BackendFactory = Callable[[str | None, SessionSettings], AbstractContextManager[Backend]]
 
@@ -84,6 +94,21 @@ def run_check(
         duration_s=time.perf_counter() - clock,
         rules=results,
     )
+
+
+def init_rules(
+    dsn: str | None,
+    *,
+    settings: SessionSettings | None = None,
+    min_match: float = 0.5,
+    backend_factory: BackendFactory = open_backend,
+) -> str:
+    """A starter rules file for the database: defaults plus every suspected reference."""
+    with backend_factory(dsn, settings or SessionSettings()) as backend:
+        catalog = backend.catalog()
+        scope = resolve_scope(catalog, default_rules(), backend)
+        suspects = infer(catalog, scope, backend, min_match)
+    return render_rules(catalog, suspects)
 
 
 def validate_rules(ruleset: RuleSet, catalog: Catalog) -> None:

@@ -99,6 +99,10 @@ class Backend(Protocol):
 
     def extensions(self) -> dict[str, str]: ...
 
+    def sample_matches(
+        self, table: Table, column: str, parents: Sequence[tuple[Table, str]], sample: int
+    ) -> tuple[int, int, list[int]]: ...
+
     def existing_roles(self, roles: Sequence[str]) -> set[str]: ...
 
     def missing_privileges(

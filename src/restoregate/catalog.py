@@ -45,6 +45,7 @@ class Table:
     unlogged: bool
     row_security: bool
     columns: tuple[Column, ...]
+    pages: int = 0  # heap pages on disk (0 for a partitioned parent)
 
     def column(self, name: str) -> Column | None:
         return next((c for c in self.columns if c.name == name), None)

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from contextlib import nullcontext
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, NoReturn
 
 import click
@@ -183,6 +184,57 @@ def _write_file(report: api.Report, fmt: str, path: str) -> None:
             render(report, fmt, stream)
     except OSError as exc:
         raise UsageError(f"--output {path}: cannot write the report: {exc.strerror}") from None
+
+
+@cli.command()
+@click.option(
+    "--dsn",
+    envvar="RESTOREGATE_DSN",
+    metavar="DSN",
+    help="Connection string or URI (env RESTOREGATE_DSN); default: libpq's environment.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Write the rules file here instead of stdout.",
+)
+@click.option("--force", is_flag=True, help="Overwrite FILE if it exists.")
+@click.option(
+    "--min-match",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=0.5,
+    show_default=True,
+    help="Share of sampled values a suspected reference must match.",
+)
+@click.pass_context
+def init(
+    ctx: click.Context, dsn: str | None, output: str | None, force: bool, min_match: float
+) -> None:
+    """Write a starter rules file for a database, with every suspected reference.
+
+    Columns named like references (user_id, customerId, order_ref) that no foreign key
+    covers are matched against other tables' keys, by name and then by a sample of the
+    data; each suggestion carries its evidence as a comment.
+
+    \b
+    Example:
+      restoregate init --dsn postgresql://checker@db/prod -o rules/prod.yaml
+      restoregate check --dsn postgresql://checker@db/prod --rules rules/prod.yaml
+    """
+    if output and not force and Path(output).exists():
+        raise UsageError(f"{output} exists; pass --force to overwrite it")
+    text = api.init_rules(dsn, min_match=min_match)
+    if output:
+        try:
+            Path(output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write {output}: {exc.strerror}") from None
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+    ctx.exit(0)
 
 
 @cli.group()

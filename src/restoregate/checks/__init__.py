@@ -11,6 +11,7 @@ from restoregate.checks.references import References
 from restoregate.checks.row_count import RowCountCheck
 from restoregate.checks.sequences import Sequences
 from restoregate.checks.sql import Sql
+from restoregate.checks.suspected_references import SuspectedReferences
 from restoregate.checks.unique import Unique
 
 CHECKS: dict[str, type[Check]] = {
@@ -23,6 +24,7 @@ CHECKS: dict[str, type[Check]] = {
     Sql.name: Sql,
     Catalog.name: Catalog,
     Privileges.name: Privileges,
+    SuspectedReferences.name: SuspectedReferences,
 }
 
 __all__ = ["CHECKS", "Check"]

@@ -83,6 +83,7 @@ def _tables(table_rows: list[Row], column_rows: list[Row]) -> dict[QualifiedName
             r["unlogged"],
             r["row_security"],
             tuple(columns[r["oid"]]),
+            int(r["pages"] or 0),
         )
     return tables
 

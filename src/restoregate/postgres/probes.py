@@ -35,6 +35,7 @@ from restoregate.postgres.session import SessionSettings, connect, connected_dsn
 
 _OPERATOR = re.compile(r"[+\-*/<>=~!@#%^&|`?]{1,63}")
 _BATCH = 500  # sequences read per UNION ALL query
+SAMPLE_PAGES = 64  # pages TABLESAMPLE reads when sampling a big table
 
 
 @contextmanager
@@ -137,9 +138,11 @@ class PostgresBackend:
     ) -> ReferenceStats:
         """Counts, key ranges and a sample of one reference's orphans from one anti-join.
 
-        The orphans are grouped by key (a hash aggregate that spills to disk, so memory
-        does not grow with the table), the totals are window sums over the groups, and
-        the smallest keys are the sample: one scan of child and parent, failing or not.
+        The orphans are grouped by key (sorted or hashed, spilling to disk, so memory does
+        not grow with the table), the totals are window sums over the groups, and the
+        smallest keys are the sample: one scan of child and parent, failing or not. With
+        millions of orphans the grouping costs extra (1.5x the bare anti-join measured at
+        4 M orphans), which a restore that broken can afford.
         """
         keys = sql.SQL(", ").join(sql.Identifier("c", c) for c in ref.child.columns)
         totals = [
@@ -268,6 +271,40 @@ class PostgresBackend:
     def extensions(self) -> dict[str, str]:
         rows = self._rows("reading extensions", sql.SQL(load("health/extensions")))
         return {str(r[0]): str(r[1]) for r in rows}
+
+    def sample_matches(
+        self, table: Table, column: str, parents: Sequence[tuple[Table, str]], sample: int
+    ) -> tuple[int, int, list[int]]:
+        """Sample a column (TABLESAMPLE on big tables) and count values each parent key has.
+
+        Returns (values sampled, distinct values, matches per parent): one query.
+        """
+        share = min(100.0, 100.0 * SAMPLE_PAGES / table.pages) if table.pages else 100.0
+        tablesample = (
+            sql.SQL(" TABLESAMPLE SYSTEM ({})").format(sql.Literal(round(share, 4)))
+            if share < 100
+            else sql.SQL("")
+        )
+        col = sql.Identifier(column)
+        matches = [
+            sql.SQL(
+                "(SELECT count(*) FROM s WHERE EXISTS (SELECT 1 FROM {p} AS p WHERE p.{k} = s.v))"
+            ).format(p=_relation(parent.name, parent.partitioned), k=sql.Identifier(key))
+            for parent, key in parents
+        ]
+        query = sql.SQL(
+            "WITH s AS MATERIALIZED (SELECT c.{col} AS v FROM {t} AS c{sample}"
+            " WHERE c.{col} IS NOT NULL LIMIT {n})"
+            " SELECT (SELECT count(*) FROM s), (SELECT count(DISTINCT v) FROM s), {matches}"
+        ).format(
+            col=col,
+            t=_relation(table.name, table.partitioned),
+            sample=tablesample,
+            n=sql.Literal(sample),
+            matches=sql.SQL(", ").join(matches),
+        )
+        row = self._rows(f"sampling {table.name.column(column)}", query)[0]
+        return int(row[0]), int(row[1]), [int(v) for v in row[2:]]
 
     def existing_roles(self, roles: Sequence[str]) -> set[str]:
         rows = self._rows(

@@ -7,7 +7,10 @@ SELECT c.oid::int8 AS oid,
        c.relkind = 'p' AS partitioned,
        c.relispartition AS partition,
        c.relpersistence = 'u' AS unlogged,
-       c.relrowsecurity AS row_security
+       c.relrowsecurity AS row_security,
+       -- relpages, not pg_relation_size(): that would lock every table, and a restore
+       -- still holding one must fail only the rules that read it
+       c.relpages AS pages
 FROM pg_catalog.pg_class AS c
 JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p')
