@@ -55,7 +55,7 @@ def test_not_null(db):
 @pytest.mark.parametrize(
     ("bounds", "status", "message"),
     [
-        ("min: 1", "pass", "holds at least 1 rows"),
+        ("min: 1", "pass", "holds at least 1 row"),
         ("min: 7, max: 7", "pass", "holds 7 rows"),
         ("min: 8", "fail", "holds 7 rows; it should hold at least 8"),
         ("max: 3", "fail", "holds more than 3 rows; it should hold at most 3"),

@@ -77,6 +77,6 @@ class RowCountCheck:
         too_many = params.max is not None and rows > params.max
         if not (too_few or too_many):
             shown = f"at least {rows:,}" if params.max is None else f"{rows:,}"
-            return Outcome(f"{table.name} holds {shown} rows")
+            return Outcome(f"{table.name} holds {shown} {'row' if rows == 1 else 'rows'}")
         found = RowCount(str(table.name), rows, too_many, params.min, params.max)
         return Outcome(found.describe(), [found])

@@ -42,6 +42,7 @@ def _render(report: Report, console: Console) -> None:
     for result in report.rules:
         if result.status in ("fail", "warn", "error") or result.unchecked or result.advisories:
             _details(console, result)
+    console.print()
     console.print(
         verdict(report), style="bold green" if report.passed else "bold red", highlight=False
     )
