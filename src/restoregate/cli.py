@@ -18,6 +18,7 @@ from rich.console import Console
 from restoregate import __version__, api
 from restoregate.errors import EXIT_INCOMPLETE, EXIT_USAGE, RestoregateError, UsageError
 from restoregate.render import render
+from restoregate.render.github import annotate, in_github_actions
 from restoregate.render.progress import TerminalProgress
 from restoregate.render.text import verdict
 
@@ -86,7 +87,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(["text", "json", "junit", "markdown"]),
     default="text",
     show_default=True,
     help="Report format.",
@@ -163,12 +164,19 @@ def check(
             progress=progress,
             restore_point=_aware(restore_point),
         )
+    ctx.exit(_emit(report, fmt, output))
+
+
+def _emit(report: api.Report, fmt: str, output: str | None) -> int:
+    """Write the report where it was asked for; annotate in GitHub Actions; the exit code."""
     if output:
         _write_file(report, fmt, output)
         click.echo(f"{verdict(report)} Report: {output}", err=True)
     else:
         render(report, fmt, sys.stdout, color=sys.stdout.isatty())
-    ctx.exit(report.exit_code)
+    if in_github_actions():
+        annotate(report, sys.stderr)
+    return report.exit_code
 
 
 def _aware(moment: datetime | None) -> datetime | None:

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from restoregate.render import json_report, text
+from restoregate.render import json_report, junit, markdown, text
 from restoregate.report import Report
 
-FORMATS = {"text": text.render, "json": json_report.render}
+FORMATS = {
+    "text": text.render,
+    "json": json_report.render,
+    "junit": junit.render,
+    "markdown": markdown.render,
+}
 
 
 def render(report: Report, fmt: str, stream: TextIO, *, color: bool = False) -> None:
