@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Protocol
 
-from restoregate import __version__
+from restoregate import __version__, verify
 from restoregate.backend import Backend
 from restoregate.catalog import Catalog
 from restoregate.checks import CHECKS
@@ -39,6 +39,7 @@ __all__ = [
     "lint",
     "load_rules",
     "run_check",
+    "verify_dump",
 ]
 
 BackendFactory = Callable[[str | None, SessionSettings], AbstractContextManager[Backend]]
@@ -94,6 +95,28 @@ def run_check(
         duration_s=time.perf_counter() - clock,
         rules=results,
     )
+
+
+def verify_dump(
+    dump: Path,
+    *,
+    rules: RuleSet | None = None,
+    rules_paths: Sequence[str | Path] = (),
+    only: Sequence[str] = (),
+    skip: Sequence[str] = (),
+    jobs: int = 1,
+    keep: bool = False,
+    phase: Callable[[str], None] = lambda _: None,
+    settings: SessionSettings | None = None,
+) -> tuple[Report, str | None]:
+    """Restore a dump into a throwaway server and judge it; the DSN too when ``keep``."""
+    ruleset = rules if rules is not None else load_rules(rules_paths)
+    select_rules(ruleset, only, skip)
+
+    def judge(dsn: str) -> Report:
+        return run_check(dsn, rules=ruleset, only=only, skip=skip, settings=settings)
+
+    return verify.verify_dump(Path(dump), judge, jobs=jobs, keep=keep, phase=phase)
 
 
 def init_rules(

@@ -245,6 +245,82 @@ def init(
     ctx.exit(0)
 
 
+@cli.command("verify-dump")
+@click.argument("dump", type=click.Path(path_type=Path), metavar="FILE")
+@click.option(
+    "--rules",
+    "rules_paths",
+    multiple=True,
+    metavar="FILE",
+    help="Rules file (repeatable). Omitted: the built-in defaults.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "junit", "markdown"]),
+    default="text",
+    show_default=True,
+    help="Report format.",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Write the report to FILE; a one-line verdict still goes to stderr.",
+)
+@click.option("--only", multiple=True, metavar="ID", help="Run only this rule (repeatable).")
+@click.option("--skip", multiple=True, metavar="ID", help="Skip this rule (repeatable).")
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Parallel restore jobs (custom and directory archives).",
+)
+@click.option("--keep", is_flag=True, help="Leave the restored server running; print its DSN.")
+@click.pass_context
+def verify_dump(
+    ctx: click.Context,
+    dump: Path,
+    rules_paths: Sequence[str],
+    fmt: str,
+    output: str | None,
+    only: Sequence[str],
+    skip: Sequence[str],
+    jobs: int,
+    keep: bool,
+) -> None:
+    """Restore a pg_dump archive into a throwaway PostgreSQL and run the gate on it.
+
+    Custom, directory, tar and plain-SQL dumps; every restore error is a failure of
+    the restore_errors rule. No database server needed: made for nightly CI on backups.
+    Same exit codes as check; a file that is not a readable archive is exit 3.
+
+    \b
+    Example:
+      restoregate verify-dump nightly.dump --rules rules/app.yaml --format junit \\
+          --output restore-gate.xml
+    """
+    ruleset = api.load_rules(rules_paths)  # a bad rules file fails before any restore
+    api.select_rules(ruleset, only, skip)
+    stderr = Console(stderr=True)
+    status = stderr.status("starting") if stderr.is_terminal else nullcontext()
+    with status as shown:
+        report, kept = api.verify_dump(
+            dump,
+            rules=ruleset,
+            only=only,
+            skip=skip,
+            jobs=jobs,
+            keep=keep,
+            phase=shown.update if shown is not None else lambda _: None,
+        )
+    if kept:
+        click.echo(kept, err=True)
+    ctx.exit(_emit(report, fmt, output))
+
+
 @cli.group()
 def rules() -> None:
     """Work with rules files."""

@@ -103,6 +103,15 @@ class EphemeralServer:
         return self.dsn(name)
 
     @property
+    def data_dir(self) -> Path | None:
+        return self._root / "data" if self._root else None
+
+    def stop_instructions(self) -> str:
+        """For a server kept running: how a person stops it and removes its files."""
+        data = self.data_dir
+        return f"stop it with: kill -INT $(head -1 {data}/postmaster.pid) && rm -r {self._root}"
+
+    @property
     def bindir(self) -> Path:
         return embedded_bindir()
 

@@ -26,7 +26,8 @@ class SuspectedOrphans(Violation):
         child, _, parent = self.reference.partition(" -> ")
         text = (
             f"{child} looks like a reference to {parent} that nothing declares "
-            f"({self.evidence}): {self.orphans:,} rows point at no {parent} row"
+            f"({self.evidence}): {self.orphans:,} "
+            f"{'row points' if self.orphans == 1 else 'rows point'} at no {parent} row"
         )
         if self.reassignable:
             text += (
