@@ -103,3 +103,27 @@ def test_junit_and_annotations_from_the_cli(db, tmp_path):
         cli, ["check", "--dsn", db.dsn, "--format", "markdown", "--output", str(out)]
     )
     assert result.exit_code == 1 and out.read_text().startswith("## ❌")
+
+
+def test_job_summary_in_github_actions(db, tmp_path):
+    db.execute("CREATE TABLE t (id serial PRIMARY KEY); INSERT INTO t VALUES (5);")
+    summary = tmp_path / "summary.md"
+    summary.write_text("earlier step\n")
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+    result = CliRunner().invoke(cli, ["check", "--dsn", db.dsn, "--format", "json"], env=env)
+    assert result.exit_code == 1
+    text = summary.read_text()
+    assert text.startswith("earlier step\n## ❌ restoregate: GATE CLOSED")
+
+
+def test_the_action_declares_its_inputs():
+    from pathlib import Path
+
+    import yaml
+
+    action = yaml.safe_load((Path(__file__).parents[1] / "action.yml").read_text())
+    assert action["runs"]["using"] == "composite"
+    assert {"dsn", "dump", "rules", "baseline", "format"} <= set(action["inputs"])
+    script = action["runs"]["steps"][-1]["run"]
+    assert "verify-dump" in script and "restoregate check" in script
+    assert "${{ inputs" not in script, "inputs reach the script through env, never inline"

@@ -11,14 +11,17 @@ import difflib
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from restoregate import __version__, verify
+from restoregate import manifest as manifests
 from restoregate.backend import Backend
 from restoregate.catalog import Catalog
 from restoregate.checks import CHECKS
+from restoregate.checks.base import params_class
 from restoregate.context import CheckContext, Outcome
 from restoregate.errors import CheckFailedToRun, RulesError, UsageError
 from restoregate.inference import infer
@@ -28,7 +31,7 @@ from restoregate.postgres.session import SessionSettings, describe_dsn
 from restoregate.probes import Probes
 from restoregate.report import Report, RuleResult, Status
 from restoregate.rules_loader import default_rules, lint, load_rules_files
-from restoregate.ruleset import Rule, RuleSet
+from restoregate.ruleset import Position, Rule, RuleSet
 from restoregate.scope import resolve_scope
 
 __all__ = [
@@ -39,7 +42,9 @@ __all__ = [
     "lint",
     "load_rules",
     "run_check",
+    "snapshot",
     "verify_dump",
+    "write_manifest",
 ]
 
 BackendFactory = Callable[[str | None, SessionSettings], AbstractContextManager[Backend]]
@@ -70,10 +75,14 @@ def run_check(
     progress: Progress | None = None,
     rules: RuleSet | None = None,
     restore_point: datetime | None = None,
+    baseline: Path | None = None,
     backend_factory: BackendFactory = open_backend,
 ) -> Report:
     """Connect to a restored database, judge every selected rule, return the report."""
     ruleset = rules if rules is not None else load_rules(rules_paths)
+    source = manifests.read(Path(baseline)) if baseline is not None else None
+    if source is not None:
+        ruleset = with_baseline_rule(ruleset)
     selected = select_rules(ruleset, only, skip)
     started_at = datetime.now(timezone.utc)
     clock = time.perf_counter()
@@ -82,7 +91,7 @@ def run_check(
         scope = resolve_scope(catalog, ruleset, backend)
         validate_rules(ruleset, catalog)
         probes = Probes(backend, catalog, scope.feeds)
-        ctx = CheckContext(catalog, scope, probes, started_at, restore_point)
+        ctx = CheckContext(catalog, scope, probes, started_at, restore_point, source)
         if progress:
             progress.started([r for r in ruleset.rules if r.id in selected])
         results = [_run_rule(ctx, rule, rule.id in selected, progress) for rule in ruleset.rules]
@@ -108,13 +117,16 @@ def verify_dump(
     keep: bool = False,
     phase: Callable[[str], None] = lambda _: None,
     settings: SessionSettings | None = None,
+    baseline: Path | None = None,
 ) -> tuple[Report, str | None]:
     """Restore a dump into a throwaway server and judge it; the DSN too when ``keep``."""
     ruleset = rules if rules is not None else load_rules(rules_paths)
     select_rules(ruleset, only, skip)
 
     def judge(dsn: str) -> Report:
-        return run_check(dsn, rules=ruleset, only=only, skip=skip, settings=settings)
+        return run_check(
+            dsn, rules=ruleset, only=only, skip=skip, settings=settings, baseline=baseline
+        )
 
     return verify.verify_dump(Path(dump), judge, jobs=jobs, keep=keep, phase=phase)
 
@@ -132,6 +144,51 @@ def init_rules(
         scope = resolve_scope(catalog, default_rules(), backend)
         suspects = infer(catalog, scope, backend, min_match)
     return render_rules(catalog, suspects)
+
+
+def with_baseline_rule(ruleset: RuleSet) -> RuleSet:
+    """``--baseline`` adds a ``baseline`` rule unless the rules file configures one."""
+    if any(rule.check == "baseline" for rule in ruleset.rules):
+        return ruleset
+    rule = Rule(
+        id="baseline",
+        check="baseline",
+        severity="error",
+        description="Everything the source's manifest recorded is here, nothing went backwards",
+        params=params_class(CHECKS["baseline"])(),
+        position=Position("--baseline", 1, 1),
+    )
+    return replace(ruleset, rules=(*ruleset.rules, rule))
+
+
+def snapshot(
+    dsn: str | None,
+    *,
+    exact: bool = False,
+    roles: Sequence[str] = (),
+    snapshot_id: str | None = None,
+    settings: SessionSettings | None = None,
+) -> dict[str, Any]:
+    """A manifest of the source database, read in one snapshot (optionally an exported one)."""
+    taken_at = datetime.now(timezone.utc)
+    with open_backend(dsn, settings or SessionSettings(), snapshot_id) as backend:
+        catalog = backend.catalog()
+        scope = resolve_scope(catalog, default_rules(), backend)
+        probes = Probes(backend, catalog, scope.feeds)
+        return manifests.take(
+            backend,
+            probes,
+            catalog,
+            scope,
+            exact=exact,
+            roles=list(roles),
+            snapshot=snapshot_id,
+            taken_at=taken_at,
+        )
+
+
+def write_manifest(manifest: dict[str, Any], path: Path) -> None:
+    manifests.write(manifest, path)
 
 
 def validate_rules(ruleset: RuleSet, catalog: Catalog) -> None:

@@ -46,6 +46,7 @@ class Table:
     row_security: bool
     columns: tuple[Column, ...]
     pages: int = 0  # heap pages on disk (0 for a partitioned parent)
+    estimated_rows: float = -1  # the planner's estimate; -1: never analyzed
 
     def column(self, name: str) -> Column | None:
         return next((c for c in self.columns if c.name == name), None)

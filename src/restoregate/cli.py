@@ -18,7 +18,7 @@ from rich.console import Console
 from restoregate import __version__, api
 from restoregate.errors import EXIT_INCOMPLETE, EXIT_USAGE, RestoregateError, UsageError
 from restoregate.render import render
-from restoregate.render.github import annotate, in_github_actions
+from restoregate.render.github import annotate, in_github_actions, summarize
 from restoregate.render.progress import TerminalProgress
 from restoregate.render.text import verdict
 
@@ -108,6 +108,12 @@ def cli(ctx: click.Context, debug: bool) -> None:
     help="Longest any one query may run (500ms, 30s, 15min, 2h).",
 )
 @click.option(
+    "--baseline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="A manifest from `restoregate snapshot` of the source: adds the baseline rule.",
+)
+@click.option(
     "--restore-point",
     type=click.DateTime(
         [
@@ -141,6 +147,7 @@ def check(
     only: Sequence[str],
     skip: Sequence[str],
     statement_timeout: str,
+    baseline: Path | None,
     restore_point: datetime | None,
     lock_timeout: str,
 ) -> None:
@@ -163,6 +170,7 @@ def check(
             settings=settings,
             progress=progress,
             restore_point=_aware(restore_point),
+            baseline=baseline,
         )
     ctx.exit(_emit(report, fmt, output))
 
@@ -176,6 +184,7 @@ def _emit(report: api.Report, fmt: str, output: str | None) -> int:
         render(report, fmt, sys.stdout, color=sys.stdout.isatty())
     if in_github_actions():
         annotate(report, sys.stderr)
+        summarize(report)
     return report.exit_code
 
 
@@ -278,6 +287,12 @@ def init(
     show_default=True,
     help="Parallel restore jobs (custom and directory archives).",
 )
+@click.option(
+    "--baseline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="A manifest taken when the backup was made: adds the baseline rule.",
+)
 @click.option("--keep", is_flag=True, help="Leave the restored server running; print its DSN.")
 @click.pass_context
 def verify_dump(
@@ -289,6 +304,7 @@ def verify_dump(
     only: Sequence[str],
     skip: Sequence[str],
     jobs: int,
+    baseline: Path | None,
     keep: bool,
 ) -> None:
     """Restore a pg_dump archive into a throwaway PostgreSQL and run the gate on it.
@@ -314,11 +330,68 @@ def verify_dump(
             skip=skip,
             jobs=jobs,
             keep=keep,
+            baseline=baseline,
             phase=shown.update if shown is not None else lambda _: None,
         )
     if kept:
         click.echo(kept, err=True)
     ctx.exit(_emit(report, fmt, output))
+
+
+@cli.command()
+@click.option(
+    "--dsn",
+    envvar="RESTOREGATE_DSN",
+    metavar="DSN",
+    help="The source database (env RESTOREGATE_DSN); default: libpq's environment.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    metavar="FILE",
+    help="Where to write the manifest (JSON).",
+)
+@click.option("--exact", is_flag=True, help="Count rows with count(*) instead of estimates.")
+@click.option(
+    "--snapshot",
+    "snapshot_id",
+    metavar="ID",
+    help="Read in this exported snapshot (pg_export_snapshot(), as pg_dump --snapshot).",
+)
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    metavar="ROLE",
+    help="Record this role's table privileges (repeatable).",
+)
+@click.pass_context
+def snapshot(
+    ctx: click.Context,
+    dsn: str | None,
+    output: Path,
+    exact: bool,
+    snapshot_id: str | None,
+    roles: Sequence[str],
+) -> None:
+    """Record what the source holds, so a restore can be checked against it.
+
+    Objects (tables, indexes, constraints, triggers, views, functions, policies,
+    extensions), row counts, the largest key of every sequence-fed column, every
+    sequence's position, chosen roles' privileges and a schema fingerprint; no row data.
+
+    \b
+    Example (in the backup job, in the dump's own snapshot):
+      restoregate snapshot --dsn "$SOURCE" --snapshot "$SNAP" --exact -o nightly.manifest.json
+      restoregate verify-dump nightly.dump --baseline nightly.manifest.json
+    """
+    manifest = api.snapshot(dsn, exact=exact, roles=roles, snapshot_id=snapshot_id)
+    api.write_manifest(manifest, output)
+    counted = sum(len(v) for v in manifest["objects"].values())
+    click.echo(f"wrote {output}: {counted} objects, {len(manifest['tables'])} tables", err=True)
+    ctx.exit(0)
 
 
 @cli.group()

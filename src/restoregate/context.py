@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from restoregate.catalog import Catalog
 from restoregate.errors import CheckFailedToRun
@@ -19,6 +20,7 @@ class CheckContext:
     probes: Probes
     now: datetime  # when the check started, aware, UTC
     restore_point: datetime | None = None  # --restore-point: when the backup was taken
+    baseline: dict[str, Any] | None = None  # --baseline: the source's manifest
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from restoregate.checks.base import Check
+from restoregate.checks.baseline import Baseline
 from restoregate.checks.catalog import Catalog
 from restoregate.checks.freshness import Freshness
 from restoregate.checks.not_null import NotNull
@@ -25,6 +26,7 @@ CHECKS: dict[str, type[Check]] = {
     Catalog.name: Catalog,
     Privileges.name: Privileges,
     SuspectedReferences.name: SuspectedReferences,
+    Baseline.name: Baseline,
 }
 
 __all__ = ["CHECKS", "Check"]

@@ -84,6 +84,7 @@ def _tables(table_rows: list[Row], column_rows: list[Row]) -> dict[QualifiedName
             r["row_security"],
             tuple(columns[r["oid"]]),
             int(r["pages"] or 0),
+            float(r["estimated_rows"]),
         )
     return tables
 

@@ -26,7 +26,7 @@ from restoregate.backend import (
     SequencePosition,
 )
 from restoregate.catalog import Catalog, Reference, SequenceDef, Table
-from restoregate.errors import CheckFailedToRun
+from restoregate.errors import CheckFailedToRun, ConnectionProblem, UsageError
 from restoregate.names import QualifiedName
 from restoregate.postgres.catalog_loader import load_catalog
 from restoregate.postgres.errors import translate
@@ -38,17 +38,45 @@ _BATCH = 500  # sequences read per UNION ALL query
 SAMPLE_PAGES = 64  # pages TABLESAMPLE reads when sampling a big table
 
 
+_SNAPSHOT_ID = re.compile(r"^[0-9A-Fa-f]+-[0-9A-Fa-f]+(-[0-9]+)?$")
+
+
 @contextmanager
-def open_backend(dsn: str | None, settings: SessionSettings) -> Iterator[PostgresBackend]:
-    """Connect and hold one read-only snapshot until the block ends; never commits."""
+def open_backend(
+    dsn: str | None, settings: SessionSettings, snapshot: str | None = None
+) -> Iterator[PostgresBackend]:
+    """Connect and hold one read-only snapshot until the block ends; never commits.
+
+    ``snapshot``: an ID from ``pg_export_snapshot()`` (as ``pg_dump --snapshot`` uses), so
+    what is read matches what a dump in that snapshot holds.
+    """
+    if snapshot is not None and not _SNAPSHOT_ID.match(snapshot):
+        raise UsageError(
+            f"--snapshot {snapshot!r} is not a snapshot ID such as 00000003-0000001B-1"
+        )
     conn = connect(dsn, settings)
     try:
         with conn.transaction(force_rollback=True):
+            if snapshot is not None:
+                _import_snapshot(conn, snapshot, settings)
             yield PostgresBackend(conn, settings)
     except psycopg.OperationalError as exc:
         raise translate(exc, "closing the snapshot", settings) from None
     finally:
         conn.close()
+
+
+def _import_snapshot(
+    conn: psycopg.Connection[Any], snapshot: str, settings: SessionSettings
+) -> None:
+    try:
+        conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
+    except psycopg.Error as exc:
+        raise ConnectionProblem(
+            f"cannot use snapshot {snapshot}: {translate(exc, 'importing', settings).message}",
+            "the exporting transaction must still be open (pg_dump --snapshot, or the session "
+            "that ran pg_export_snapshot())",
+        ) from None
 
 
 class PostgresBackend:
@@ -305,6 +333,11 @@ class PostgresBackend:
         )
         row = self._rows(f"sampling {table.name.column(column)}", query)[0]
         return int(row[0]), int(row[1]), [int(v) for v in row[2:]]
+
+    def inventory(self) -> list[tuple[str, str, str | None]]:
+        """Every restorable object as (kind, identity, detail): one catalog query."""
+        rows = self._rows("taking the object inventory", sql.SQL(load("inventory")))
+        return [(str(r[0]), str(r[1]), r[2]) for r in rows]
 
     def existing_roles(self, roles: Sequence[str]) -> set[str]:
         rows = self._rows(

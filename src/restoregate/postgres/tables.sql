@@ -10,7 +10,8 @@ SELECT c.oid::int8 AS oid,
        c.relrowsecurity AS row_security,
        -- relpages, not pg_relation_size(): that would lock every table, and a restore
        -- still holding one must fail only the rules that read it
-       c.relpages AS pages
+       c.relpages AS pages,
+       c.reltuples::float8 AS estimated_rows
 FROM pg_catalog.pg_class AS c
 JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p')

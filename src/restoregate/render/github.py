@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import TextIO
 
+from restoregate.render import markdown
 from restoregate.report import Report
 
 
@@ -19,6 +20,18 @@ def _property(text: str) -> str:
 
 def in_github_actions() -> bool:
     return os.environ.get("GITHUB_ACTIONS") == "true"
+
+
+def summarize(report: Report) -> None:
+    """Append the Markdown report to the job summary GitHub shows for the step."""
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not path:
+        return
+    try:
+        with open(path, "a", encoding="utf-8") as stream:
+            markdown.render(report, stream)
+    except OSError:
+        pass  # a summary that cannot be written must not change the verdict
 
 
 def annotate(report: Report, stream: TextIO) -> None:

@@ -1,0 +1,160 @@
+"""Baseline manifests: what the source held, recorded so a restore can be compared with it.
+
+A manifest is JSON, versioned (``manifest_version``), with no row data: object
+inventory, extension versions, row counts (estimated, or exact with ``--exact``), the
+range of every sequence-fed key, every sequence's position, the privileges of named
+roles, and a fingerprint of the schema. ``docs`` in the README describe each field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from restoregate import __version__
+from restoregate.backend import Backend, SequencePosition
+from restoregate.catalog import Catalog, Table
+from restoregate.errors import CheckFailedToRun, UsageError
+from restoregate.probes import Probes
+from restoregate.report import _jsonable
+from restoregate.scope import Scope
+
+MANIFEST_VERSION = 1
+TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
+
+
+def inventory_sections(rows: list[tuple[str, str, str | None]]) -> dict[str, Any]:
+    objects: dict[str, list[str]] = defaultdict(list)
+    extensions: dict[str, str] = {}
+    not_valid: list[str] = []
+    for kind, identity, detail in rows:
+        if kind == "extension":
+            extensions[identity] = detail or ""
+            continue
+        objects[kind].append(identity)
+        if detail == "not valid":
+            not_valid.append(identity)
+    return {
+        "objects": dict(sorted(objects.items())),
+        "extensions": extensions,
+        "not_valid": not_valid,
+    }
+
+
+def fingerprint(objects: dict[str, list[str]]) -> str:
+    lines = sorted(f"{kind} {name}" for kind, names in objects.items() for name in names)
+    return "sha256:" + hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def take(
+    backend: Backend,
+    probes: Probes,
+    catalog: Catalog,
+    scope: Scope,
+    *,
+    exact: bool,
+    roles: list[str],
+    snapshot: str | None,
+    taken_at: datetime,
+) -> dict[str, Any]:
+    sections = inventory_sections(backend.inventory())
+    return {
+        "manifest_version": MANIFEST_VERSION,
+        "tool": {"name": "restoregate", "version": __version__},
+        "taken_at": taken_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "database": catalog.server.database,
+        "server_version": catalog.server.version,
+        "snapshot": snapshot,
+        "row_counts": "exact" if exact else "estimated",
+        "tables": {str(t.name): {"rows": _rows(backend, t, exact)} for t in scope.tables},
+        "sequences": _sequences(backend, catalog, scope),
+        "keys": _keys(probes, scope),
+        **sections,
+        "privileges": _privileges(backend, scope, roles),
+        "fingerprint": fingerprint(sections["objects"]),
+    }
+
+
+def _rows(backend: Backend, table: Table, exact: bool) -> int | None:
+    if exact:
+        return backend.count_rows(table, None)
+    return round(table.estimated_rows) if table.estimated_rows >= 0 else None
+
+
+def _sequences(backend: Backend, catalog: Catalog, scope: Scope) -> dict[str, Any]:
+    schemas = {t.name.schema for t in scope.tables}
+    defs = [s for s in catalog.sequences.values() if s.name.schema in schemas]
+    out: dict[str, Any] = {}
+    for name, position in sorted(backend.sequence_positions(defs).items()):
+        if isinstance(position, CheckFailedToRun):
+            raise position
+        out[str(name)] = {"last_value": position.last_value, "is_called": position.is_called}
+    return out
+
+
+def _keys(probes: Probes, scope: Scope) -> list[dict[str, Any]]:
+    keys = []
+    for feed in scope.feeds:
+        if feed.sequence is None or feed.uncheckable:
+            continue
+        low, high = probes.column_range(feed.table, feed.column)
+        keys.append(
+            {
+                "table": str(feed.table),
+                "column": feed.column,
+                "sequence": str(feed.sequence),
+                "min": _jsonable(low),
+                "max": _jsonable(high),
+            }
+        )
+    return keys
+
+
+def _privileges(backend: Backend, scope: Scope, roles: list[str]) -> dict[str, Any]:
+    if not roles:
+        return {}
+    existing = backend.existing_roles(roles)
+    missing_roles = [r for r in roles if r not in existing]
+    if missing_roles:
+        raise UsageError(f"--role {missing_roles[0]}: no such role in this cluster")
+    oids = [t.oid for t in scope.tables]
+    schemas = sorted({t.name.schema for t in scope.tables})
+    out: dict[str, Any] = {}
+    for role in roles:
+        lacking = set(backend.missing_privileges(role, "tables", TABLE_PRIVILEGES, oids, schemas))
+        out[role] = {
+            str(t.name): [p for p in TABLE_PRIVILEGES if (str(t.name), p) not in lacking]
+            for t in scope.tables
+        }
+    return out
+
+
+def write(manifest: dict[str, Any], path: Path) -> None:
+    try:
+        path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+
+
+def read(path: Path) -> dict[str, Any]:
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"--baseline {path}: cannot read it: {exc.strerror}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UsageError(f"--baseline {path}: not a restoregate manifest: {exc}") from None
+    if not isinstance(manifest, dict) or manifest.get("manifest_version") != MANIFEST_VERSION:
+        raise UsageError(
+            f"--baseline {path}: not a version {MANIFEST_VERSION} manifest",
+            "write one with: restoregate snapshot --dsn SOURCE -o manifest.json",
+        )
+    return manifest
+
+
+def next_value(entry: dict[str, Any], increment: int) -> int:
+    position = SequencePosition(int(entry["last_value"]), bool(entry["is_called"]))
+    return position.last_value + increment if position.is_called else position.last_value
