@@ -211,3 +211,45 @@ def test_real_subprocess_json_on_stdout_only(incident):
     )
     assert proc.returncode == 1, proc.stderr
     assert json.loads(proc.stdout)["summary"]["fail"] == 2
+
+
+def test_demo_tells_the_story():
+    result = run("demo")
+    assert result.exit_code == 1, "the demo's gate closes, as it must"
+    text = " ".join(result.stdout.split())
+    assert "public.accounts_id_seq will hand out 201 next" in text
+    assert "106 orphaned rows, 106 of them reassignable" in text
+    assert "What this means:" in text
+
+
+def test_sigterm_stops_a_verify_dump_and_its_server(db, dump, tmp_path):
+    """A CI timeout sends SIGTERM: exit non-zero, and no embedded server is left behind."""
+    import signal
+    import time
+
+    db.execute("CREATE TABLE t AS SELECT g FROM generate_series(1, 2000000) g")
+    dump(db, tmp_path / "big.dump", "-Fc")
+    before = _embedded_servers()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "restoregate", "verify-dump", str(tmp_path / "big.dump")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while len(_embedded_servers()) <= len(before) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert proc.poll() is None, "the restore was still running"
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 3, (out, err)
+    assert "interrupted" in err
+    time.sleep(1)
+    assert _embedded_servers() <= before
+
+
+def _embedded_servers() -> set[str]:
+    out = subprocess.run(["ps", "-ww", "-eo", "args"], capture_output=True, text=True).stdout
+    return {
+        line for line in out.splitlines() if "restoregate-pg-" in line and "postgres -D" in line
+    }

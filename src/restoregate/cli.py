@@ -5,6 +5,7 @@ Exit codes: 0 gate open, 1 a rule failed, 2 usage or rules error, 3 could not ch
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Sequence
 from contextlib import nullcontext
@@ -433,5 +434,11 @@ def demo(ctx: click.Context, keep: bool) -> None:
     ctx.exit(run_demo(Console(), keep=keep))
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM (a CI job's timeout, a runbook's kill) unwinds like Ctrl-C: servers stop."""
+    raise KeyboardInterrupt
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _interrupt)
     cli(prog_name="restoregate")

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -73,6 +76,9 @@ class EphemeralServer:
             raise ConnectionProblem(
                 f"could not start the embedded PostgreSQL server: {exc}", log or None
             ) from None
+        except BaseException:  # interrupted while starting: leave nothing running
+            self.stop()
+            raise
         return self
 
     def _log_tail(self) -> str:
@@ -82,11 +88,14 @@ class EphemeralServer:
         return " | ".join(log.read_text(errors="replace").strip().splitlines()[-3:])
 
     def stop(self) -> None:
-        """Stop the server and delete its files; safe to call twice."""
+        """Stop the server and delete its files; safe to call twice, and after a start that
+        was interrupted before the handle existed (the postmaster may be up regardless)."""
         server, self._server = self._server, None
         if server is not None:
             with contextlib.suppress(Exception):  # the directory is removed below either way
                 server.cleanup()
+        if self._root is not None:
+            _stop_postmaster(self._root / "data")
         if self._root is not None and not self.keep:
             shutil.rmtree(self._root, ignore_errors=True)
             self._root = None
@@ -121,6 +130,19 @@ class EphemeralServer:
             row = conn.execute("SELECT current_setting('server_version_num')::int").fetchone()
         assert row is not None
         return int(row[0]) // 10000
+
+
+def _stop_postmaster(data: Path, wait: float = 10.0) -> None:
+    """Fast shutdown of a postmaster still running in ``data``, found by its pid file."""
+    pid_file = data / "postmaster.pid"
+    try:
+        pid = int(pid_file.read_text().split()[0])
+        os.kill(pid, signal.SIGINT)
+    except (OSError, ValueError, IndexError):
+        return  # no pid file, or no such process: nothing is running
+    deadline = time.monotonic() + wait
+    while pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def _tool_major(path: str | Path) -> int | None:

@@ -147,8 +147,9 @@ def verify_dump(
     """
     fmt = detect_format(path)
     phase("starting an embedded PostgreSQL")
-    server = EphemeralServer(keep=keep).start()
+    server = EphemeralServer(keep=keep)
     try:
+        server.start()
         dsn = server.create_database(DATABASE)
         phase(f"restoring {path.name} ({fmt} format)")
         clock = time.perf_counter()
