@@ -151,13 +151,19 @@ def parse_column_set(text: str) -> ColumnSet:
     table = _table(scanner)
     scanner.expect("(")
     columns = [scanner.identifier()]
+    repeat: tuple[str, int] | None = None  # the first column named twice, and where
     while scanner.peek() == ",":
         scanner.expect(",")
-        columns.append(scanner.identifier())
+        scanner.skip_space()
+        start = scanner.pos
+        name = scanner.identifier()
+        if repeat is None and name in columns:
+            repeat = (name, start)
+        columns.append(name)
     scanner.expect(")")
     _finish(scanner)
-    if len(set(columns)) != len(columns):
-        raise NameError_("a column is listed twice", 0)
+    if repeat:
+        raise NameError_(f"column {quote_ident(repeat[0])} is listed twice", repeat[1])
     return ColumnSet(table, tuple(columns))
 
 

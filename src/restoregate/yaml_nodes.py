@@ -1,150 +1,303 @@
 """Reading YAML as positioned nodes, so every rules error can say FILE:LINE:COL.
 
-Only plain data is accepted: mappings with string keys, sequences, and the core
-scalar types. Tags, anchors and aliases are refused (an alias bomb is refused before
-anything is expanded), as are duplicate keys that PyYAML would silently merge.
+Only plain data is accepted: one document of mappings with text keys, lists, and the
+core scalar types. Aliases are refused where they appear, before anything is expanded
+(a billion-laughs document costs nothing), nesting is bounded, other tags are refused,
+and duplicate keys, which PyYAML would silently merge, are errors. Text values may use
+``${NAME}`` for an environment variable; ``$${`` stands for a literal ``${``.
 """
 
 from __future__ import annotations
 
+import datetime
 import os
 import re
+import typing
 from typing import Any, NoReturn
 
 import yaml
 from yaml.constructor import SafeConstructor
+from yaml.error import Mark
+from yaml.events import AliasEvent, Event, StreamEndEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from restoregate.errors import RulesError
 
-_SCALAR_TAGS = {
-    "tag:yaml.org,2002:str",
-    "tag:yaml.org,2002:int",
-    "tag:yaml.org,2002:float",
-    "tag:yaml.org,2002:bool",
-    "tag:yaml.org,2002:null",
-}
-_COLLECTION_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
-_VARIABLE = re.compile(r"\$\$\{|\$\{([^}]*)\}")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+MAX_DEPTH = 50
+_CORE = "tag:yaml.org,2002:"
+_SCALAR_TAGS = {f"{_CORE}{t}" for t in ("str", "int", "float", "bool", "null", "timestamp")}
+_COLLECTION_TAGS = {f"{_CORE}map", f"{_CORE}seq"}
+_STR, _NULL = f"{_CORE}str", f"{_CORE}null"
+_VARIABLE = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$\{")
+_KINDS = {f"{_CORE}int": "whole number", f"{_CORE}float": "number", f"{_CORE}bool": "boolean"}
+_KINDS[f"{_CORE}timestamp"] = "date"
+_SHOWN = 60  # characters of a user's value quoted in a message
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")  # as YAML counts lines
+_RESOLVER = yaml.resolver.Resolver()
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe composer, refusing aliases on sight and nesting beyond MAX_DEPTH."""
+
+    def __init__(self, text: str, path: str) -> None:
+        super().__init__(text)
+        self.path = path
+        self.depth = 0
+
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
+        event = _peek(self)
+        if isinstance(event, AliasEvent):
+            raise _error(
+                self.path,
+                _mark(event),
+                "YAML aliases (*name) are not supported in rules files",
+                "write the value out in full where the alias stands",
+            )
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise _error(self.path, _mark(event), f"nested deeper than {MAX_DEPTH} levels")
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 class Doc:
-    """One rules file being read: its path, for errors, and its root node."""
+    """One rules file being read: its path and text, for errors, and its root node."""
 
     def __init__(self, path: str, text: str) -> None:
         self.path = path
-        self.root = self._compose(text)
-        self._seen: set[int] = set()
-        self._check(self.root)
+        self.source = text
+        self.root = self._compose()
+        self._validate(self.root)
 
-    def fail(self, node: Node | None, message: str, hint: str | None = None) -> NoReturn:
-        line, col = (node.start_mark.line + 1, node.start_mark.column + 1) if node else (1, 1)
-        raise RulesError(self.path, line, col, one_line(message), hint)
+    # --- errors ---------------------------------------------------------------------
 
-    def _compose(self, text: str) -> Node:
+    def fail(self, node: Node, message: str, hint: str | None = None) -> NoReturn:
+        raise _error(self.path, node.start_mark, message, hint)
+
+    def fail_at(self, node: Node, offset: int, message: str, hint: str | None = None) -> NoReturn:
+        """Point at character ``offset`` of a scalar's value when the file shows it verbatim."""
+        line, col = position(node)
+        raise RulesError(self.path, line, col + self._shift(node, offset), one_line(message), hint)
+
+    def _shift(self, node: Node, offset: int) -> int:
+        if not isinstance(node, ScalarNode) or node.start_mark.line != node.end_mark.line:
+            return 0
+        raw = self.source[node.start_mark.index : node.end_mark.index]
+        quote = 1 if node.style in ("'", '"') else 0
+        shown = raw[quote : len(raw) - quote]
+        return offset + quote if shown == node.value else 0
+
+    # --- reading --------------------------------------------------------------------
+
+    def _compose(self) -> Node:
         try:
-            documents = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-            problem = exc.problem or exc.context or "invalid YAML"
-            raise RulesError(self.path, line, col, f"invalid YAML: {one_line(problem)}") from None
+            loader = _Loader(self.source, self.path)
         except yaml.reader.ReaderError as exc:
-            line = text.count("\n", 0, exc.position) + 1
-            col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
-            message = f"invalid YAML: character {exc.character!r} is not allowed"
-            raise RulesError(self.path, line, col, message) from None
+            raise self._unreadable(exc) from None
+        try:
+            return self._single_document(loader)
+        except yaml.MarkedYAMLError as exc:
+            raise self._invalid(exc) from None
+        except yaml.reader.ReaderError as exc:
+            raise self._unreadable(exc) from None
         except yaml.YAMLError as exc:
             raise RulesError(self.path, 1, 1, f"invalid YAML: {one_line(str(exc))}") from None
-        documents = [d for d in documents if d is not None]
-        if not documents:
+        finally:
+            loader.dispose()
+
+    def _single_document(self, loader: _Loader) -> Node:
+        loader.get_event()  # type: ignore[no-untyped-call]  # the stream's start
+        root = None if loader.check_event(StreamEndEvent) else loader.compose_document()
+        if root is None or (isinstance(root, ScalarNode) and root.tag == _NULL):
             raise RulesError(self.path, 1, 1, "the rules file is empty", "start with `version: 1`")
-        if len(documents) > 1:
-            self.fail(documents[1], "a rules file holds one YAML document, found several")
-        return documents[0]
+        if not loader.check_event(StreamEndEvent):
+            raise _error(
+                self.path,
+                _mark(_peek(loader)),
+                "a second YAML document: a rules file holds exactly one",
+                "remove this '---' and what follows, or move it to its own file",
+            )
+        return root
 
-    def _check(self, node: Node) -> None:
-        """Refuse aliases, tags and duplicate keys anywhere in the tree, visiting each node once."""
-        stack = [node]
+    def _invalid(self, exc: yaml.MarkedYAMLError) -> RulesError:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        message = f"invalid YAML: {exc.problem or exc.context or 'cannot parse'}"
+        if exc.problem and exc.context and exc.context_mark:
+            message += f" ({exc.context} on line {exc.context_mark.line + 1})"
+        return RulesError(self.path, line, col, one_line(message))
+
+    def _unreadable(self, exc: yaml.reader.ReaderError) -> RulesError:
+        line, col = _line_col(self.source, exc.position)
+        char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        return RulesError(
+            self.path,
+            line,
+            col,
+            f"character {char!r} is not allowed in a YAML file",
+            "is this really a rules file? it must be UTF-8 text",
+        )
+
+    def _validate(self, root: Node) -> None:
+        """Refuse unsupported tags, non-text keys and duplicate keys anywhere in the tree."""
+        stack = [root]
         while stack:
-            current = stack.pop()
-            if id(current) in self._seen:
-                self.fail(current, "YAML anchors and aliases are not supported in rules files")
-            self._seen.add(id(current))
-            allowed = _SCALAR_TAGS if isinstance(current, ScalarNode) else _COLLECTION_TAGS
-            if current.tag not in allowed:
-                self.fail(current, f"unsupported YAML tag {current.tag!r}")
-            if isinstance(current, MappingNode):
-                self._check_keys(current)
-                stack.extend(v for pair in current.value for v in pair)
-            elif isinstance(current, SequenceNode):
-                stack.extend(current.value)
+            node = stack.pop()
+            allowed = _SCALAR_TAGS if isinstance(node, ScalarNode) else _COLLECTION_TAGS
+            if node.tag not in allowed:
+                self.fail(
+                    node,
+                    f"unsupported YAML tag {show(node.tag.replace(_CORE, '!!'))}",
+                    "rules files hold plain values only: remove the tag",
+                )
+            if isinstance(node, MappingNode):
+                self._validate_keys(node)
+                stack.extend(v for pair in node.value for v in pair)
+            elif isinstance(node, SequenceNode):
+                stack.extend(node.value)
 
-    def _check_keys(self, node: MappingNode) -> None:
+    def _validate_keys(self, node: MappingNode) -> None:
         seen: dict[str, Node] = {}
         for key, _ in node.value:
-            if not isinstance(key, ScalarNode) or key.tag != "tag:yaml.org,2002:str":
-                self.fail(key, "keys must be plain names")
+            if not isinstance(key, ScalarNode):
+                self.fail(key, f"a key must be a name, found {kind_of(key)}")
+            if key.tag != _STR:
+                self.fail(key, f"a key must be a name, found {show(key.value)}", "quote it")
             if key.value in seen:
                 first = seen[key.value].start_mark.line + 1
-                self.fail(key, f"duplicate key {key.value!r} (first on line {first})")
+                self.fail(key, f"duplicate key {show(key.value)} (first on line {first})")
             seen[key.value] = key
 
-    # --- typed access -----------------------------------------------------------------
+    # --- typed access ---------------------------------------------------------------
 
-    def mapping(self, node: Node, what: str) -> list[tuple[str, Node, Node]]:
+    def mapping(self, node: Node, where: str, wanted: str) -> list[tuple[str, Node, Node]]:
         if not isinstance(node, MappingNode):
-            self.fail(node, f"{what} must be a mapping, found {kind(node)}")
+            self.fail(node, f"{where}: expected {wanted}, found {self.found(node)}")
         return [(k.value, k, v) for k, v in node.value]
 
-    def sequence(self, node: Node, what: str) -> list[Node]:
+    def sequence(self, node: Node, where: str, wanted: str, hint: str | None = None) -> list[Node]:
         if not isinstance(node, SequenceNode):
-            self.fail(node, f"{what} must be a list, found {kind(node)}")
+            self.fail(node, f"{where}: expected {wanted}, found {self.found(node)}", hint)
         return list(node.value)
 
-    def scalar(self, node: Node) -> Any:
+    def scalar(self, node: Node, where: str) -> Any:
+        """The value as YAML reads it (text with ``${NAME}`` substituted)."""
         if not isinstance(node, ScalarNode):
-            self.fail(node, f"expected a single value, found {kind(node)}")
-        value = SafeConstructor().construct_object(node)
-        return self._substitute(node, value) if isinstance(value, str) else value
+            self.fail(node, f"{where}: expected a single value, found {kind_of(node)}")
+        value = self._construct(node)
+        return self._substitute(node) if isinstance(value, str) else value
 
-    def string(self, node: Node, what: str) -> str:
-        value = self.scalar(node)
+    def text(self, node: Node, where: str, wanted: str = "a text") -> str:
+        """Non-empty text; an unquoted number, boolean or date counts as the text it shows."""
+        value: Any
+        if isinstance(node, ScalarNode) and node.tag not in (_STR, _NULL) and _implicit(node):
+            value = node.value  # taken as written: no YAML number, boolean or date parsing
+        else:
+            value = self.scalar(node, where)
         if not isinstance(value, str) or not value.strip():
-            self.fail(node, f"{what} must be a non-empty string, found {describe(value)}")
+            self.fail(node, f"{where}: expected {wanted}, found {describe(value)}")
         return value
 
-    def _substitute(self, node: Node, text: str) -> str:
+    def found(self, node: Node) -> str:
+        """What a value is, for "expected X, found Y" (as written: no substitution)."""
+        return describe(self._construct(node)) if isinstance(node, ScalarNode) else kind_of(node)
+
+    def _construct(self, node: ScalarNode) -> Any:
+        try:
+            return SafeConstructor().construct_object(node)
+        except (ValueError, KeyError, TypeError, ArithmeticError, yaml.YAMLError):
+            kind = _KINDS.get(node.tag, "value")
+            self.fail(node, f"{show(node.value)} is not a valid {kind}", "quote it if it is text")
+
+    def _substitute(self, node: ScalarNode) -> str:
         def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
             if match.group(0) == "$${":
                 return "${"
-            name = match.group(1)
-            if not _NAME.match(name):
-                self.fail(node, f"${{{name}}} is not a valid environment variable reference")
+            if name is None:
+                self.fail_at(
+                    node,
+                    match.start(),
+                    "'${' must start an environment variable written ${NAME}",
+                    "write $${ for a literal ${",
+                )
             if name not in os.environ:
-                self.fail(node, f"environment variable {name} is not set", f"export {name}=...")
+                self.fail_at(
+                    node,
+                    match.start(),
+                    f"environment variable {cut(name)} is not set",
+                    f"export {cut(name)}=... first, or write $${{ for a literal ${{",
+                )
             return os.environ[name]
 
-        return _VARIABLE.sub(replace, text)
+        return _VARIABLE.sub(replace, node.value)
+
+
+def _peek(loader: yaml.SafeLoader) -> Event:
+    event: Event = loader.peek_event()  # type: ignore[no-untyped-call]
+    return event
+
+
+def _mark(event: Event) -> Mark:
+    return typing.cast(Mark, event.start_mark)
+
+
+def _line_col(text: str, index: int) -> tuple[int, int]:
+    """1-based, counting line breaks as YAML (and so every other mark) does."""
+    line, start = 1, 0
+    for match in _LINE_BREAK.finditer(text, 0, index):
+        line, start = line + 1, match.end()
+    return line, index - start + 1
+
+
+def _implicit(node: ScalarNode) -> bool:
+    """Whether YAML guessed the node's type from its plain text (no explicit ``!!tag``)."""
+    if node.style is not None:
+        return False
+    implicit = (True, False)  # PyYAML's flags: (plain, quoted)
+    guessed: str = _RESOLVER.resolve(ScalarNode, node.value, implicit)  # type: ignore[no-untyped-call]
+    return guessed == node.tag
+
+
+def _error(path: str, mark: Mark, message: str, hint: str | None = None) -> RulesError:
+    return RulesError(path, mark.line + 1, mark.column + 1, one_line(message), hint)
 
 
 def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def kind(node: Node) -> str:
+def cut(text: str) -> str:
+    """A user's text cut short, so that a message stays one readable line."""
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
+
+
+def show(text: str) -> str:
+    """A user's text quoted for a message."""
+    return repr(cut(text))
+
+
+def kind_of(node: Node) -> str:
     if isinstance(node, MappingNode):
         return "a mapping"
-    if isinstance(node, SequenceNode):
-        return "a list"
-    return f"the value {node.value!r}" if isinstance(node, ScalarNode) else "something else"
+    return "a list" if isinstance(node, SequenceNode) else "a single value"
 
 
 def describe(value: Any) -> str:
+    """A YAML value as a DBA would name it: "the number 5", "the text 'x'", "nothing"."""
     if value is None:
-        return "nothing"
-    return f"{type(value).__name__} {value!r}"
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"the number {cut(str(value))}"
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return f"the date {value.isoformat()}"
+    if isinstance(value, str):
+        return f"the text {show(value)}" if value.strip() else "an empty text"
+    return f"a {type(value).__name__}"
 
 
 def position(node: Node) -> tuple[int, int]:
