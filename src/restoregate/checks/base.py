@@ -1,10 +1,12 @@
 """What every check type is: a name, a frozen ``Params`` dataclass, and ``run``.
 
 A check's ``Params`` fields are the rule's own YAML keys (besides ``id``, ``check``,
-``severity``, ``description``). Supported field types: ``str``, ``int``, ``float``,
-``bool``, ``tuple[str, ...]``, and ``X | None``; a field with a default is optional.
-``__post_init__`` may raise ``ValueError("message")`` for anything the types cannot say;
-the loader reports it at the rule's position.
+``severity``, ``description``); ``rule_params`` converts them by annotation: ``str``,
+``int``, ``float``, ``bool``, ``tuple[X, ...]``, ``dict[str, Any]``, ``Any``,
+``TableFilter`` and ``X | None``. A field with a default is optional; ``init=False``
+fields are derived in ``__post_init__``, which may raise ``ValueError("key: message")``
+for anything the types cannot say (reported at that key, else at the rule). An optional
+static ``validate(params, catalog, rules)`` checks names against the catalog (exit 2).
 """
 
 from __future__ import annotations
