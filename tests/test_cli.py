@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -253,3 +254,9 @@ def _embedded_servers() -> set[str]:
     return {
         line for line in out.splitlines() if "restoregate-pg-" in line and "postgres -D" in line
     }
+
+
+def test_server_version_is_the_bare_version(incident):
+    dsn, rules = incident
+    report = json.loads(run("check", "--dsn", dsn, "--rules", rules, "--format", "json").stdout)
+    assert re.fullmatch(r"\d+(\.\d+)+", report["database"]["server_version"])

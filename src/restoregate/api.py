@@ -99,7 +99,7 @@ def run_check(
     return Report(
         tool_version=__version__,
         dsn=target,
-        server_version=catalog.server.version,
+        server_version=catalog.server.version.split()[0],  # "15.20", not the distro's suffix
         started_at=started_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         duration_s=time.perf_counter() - clock,
         rules=results,

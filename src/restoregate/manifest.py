@@ -67,7 +67,7 @@ def take(
         "tool": {"name": "restoregate", "version": __version__},
         "taken_at": taken_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "database": catalog.server.database,
-        "server_version": catalog.server.version,
+        "server_version": catalog.server.version.split()[0],
         "snapshot": snapshot,
         "row_counts": "exact" if exact else "estimated",
         "tables": {str(t.name): {"rows": _rows(backend, t, exact)} for t in scope.tables},
