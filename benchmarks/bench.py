@@ -891,7 +891,7 @@ def embedded_server(args: argparse.Namespace) -> Iterator[str]:
             server.cleanup()  # stops it; the data directory stays
         return
     try:
-        from restoregate.embedded import EphemeralServer
+        from restoregate.engines.postgres.embedded import EphemeralServer
     except ImportError:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -7,7 +7,7 @@ from typing import Any
 
 from restoregate import api
 from restoregate.report import Report, RuleResult
-from restoregate.rules_loader import load_rules_text
+from restoregate.rules.loader import load_rules_text
 
 DEFAULT = """
 version: 1

@@ -33,7 +33,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from restoregate.embedded import EphemeralServer, find_tool, tool_major
+from restoregate.engines.postgres.embedded import EphemeralServer, find_tool, tool_major
 
 TOOL_TIMEOUT = 300
 ROLE_PASSWORD = "rg-test"

@@ -132,7 +132,7 @@ def test_tables_filter(db):
 
 def test_bad_extension_requirement_is_a_rules_error():
     from restoregate.errors import RulesError
-    from restoregate.rules_loader import load_rules_text
+    from restoregate.rules.loader import load_rules_text
 
     with pytest.raises(RulesError, match=r"write name or name>=1\.6"):
         load_rules_text(rules("require_extensions: ['postgis; DROP']"), "r.yaml")

@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 from click.testing import CliRunner
 
 from restoregate.cli import cli
-from restoregate.render import render
+from restoregate.report.formats import render
 from tests.test_report import sample_report
 
 # What Jenkins' junit plugin, GitLab and GitHub test reporters require (the common core

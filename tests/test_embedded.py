@@ -14,7 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from restoregate.embedded import (
+from restoregate.engines.postgres.embedded import (
     EphemeralServer,
     embedded_bindir,
     find_tool,
@@ -141,7 +141,7 @@ def run_child(script: str, **env: str) -> subprocess.Popen[str]:
 @pytest.mark.slow
 def test_keep_leaves_the_server_running_after_the_program_ends():
     child = run_child("""
-        from restoregate.embedded import EphemeralServer
+        from restoregate.engines.postgres.embedded import EphemeralServer
         with EphemeralServer(keep=True) as server:
             print(server.dsn(), server.data_dir)
     """)
@@ -163,7 +163,7 @@ def test_keep_leaves_the_server_running_after_the_program_ends():
 def test_an_interrupted_program_stops_its_server(signum):
     child = run_child("""
         import signal, time
-        from restoregate.embedded import EphemeralServer
+        from restoregate.engines.postgres.embedded import EphemeralServer
         signal.signal(signal.SIGINT, signal.default_int_handler)  # even if inherited as ignored
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGHUP, signal.SIG_DFL)
@@ -187,7 +187,7 @@ def test_the_library_says_nothing_and_warns_nothing():
     child = run_child("""
         import logging
         logging.basicConfig(level=logging.DEBUG)
-        from restoregate.embedded import EphemeralServer
+        from restoregate.engines.postgres.embedded import EphemeralServer
         with EphemeralServer() as server:
             server.create_database("quiet")
     """)

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from psycopg import errors
 
-from restoregate.embedded import embedded_bindir, tool_major
+from restoregate.engines.postgres.embedded import embedded_bindir, tool_major
 from tests.pgtest import host_paths, inside_dsn, tar_of, untar_into
 
 APP = """

@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from restoregate.errors import RulesError
-from restoregate.rules_loader import load_rules_text
+from restoregate.rules.loader import load_rules_text
 from tests.gate import gate, rule
 
 

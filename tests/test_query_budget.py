@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from restoregate.postgres.probes import open_backend
-from restoregate.postgres.session import SessionSettings
+from restoregate.engines.postgres.probes import open_backend
+from restoregate.engines.postgres.session import SessionSettings
 from tests.gate import logical
 
 TABLE = """
@@ -86,6 +86,6 @@ def test_one_query_per_check_target(db, tmp_path, monkeypatch):
 
 
 def _rules():
-    from restoregate.rules_loader import load_rules_text
+    from restoregate.rules.loader import load_rules_text
 
     return load_rules_text(logical("journals(user_id)", "parent_0(id)"), "t.yaml")

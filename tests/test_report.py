@@ -7,8 +7,8 @@ import json
 
 from restoregate.checks.references import Orphans
 from restoregate.checks.sequences import SequenceBehind
-from restoregate.render import render
 from restoregate.report import Report, RuleResult, Unchecked
+from restoregate.report.formats import render
 
 
 def sample_report() -> Report:

@@ -23,8 +23,8 @@ from restoregate.names import (
     parse_table,
     quote_ident,
 )
-from restoregate.rules_loader import load_rules_files, load_rules_text
-from restoregate.ruleset import RuleSet
+from restoregate.rules.loader import load_rules_files, load_rules_text
+from restoregate.rules.ruleset import RuleSet
 
 # Moderate for CI; RESTOREGATE_FUZZ_EXAMPLES=5000 for a long hunt.
 EXAMPLES = int(os.environ.get("RESTOREGATE_FUZZ_EXAMPLES", "150"))

@@ -10,20 +10,20 @@ from typing import Any, ClassVar, Literal
 
 import pytest
 
-from restoregate import rules_loader
 from restoregate.checks import CHECKS
 from restoregate.checks.base import params_class
 from restoregate.errors import RulesError
 from restoregate.names import ColumnSet, QualifiedName
-from restoregate.rule_params import params_fields, supported
-from restoregate.rules_loader import (
+from restoregate.rules import loader as rules_loader
+from restoregate.rules.loader import (
     default_rules,
     example_rules,
     lint,
     load_rules_files,
     load_rules_text,
 )
-from restoregate.ruleset import TableFilter
+from restoregate.rules.params import params_fields, supported
+from restoregate.rules.ruleset import TableFilter
 
 REPO = Path(__file__).resolve().parent.parent
 RULE = "rules:\n  - {id: s, check: sequences}\n"

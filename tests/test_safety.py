@@ -8,9 +8,9 @@ from contextlib import contextmanager
 import psycopg
 import pytest
 
+from restoregate.engines.postgres.probes import open_backend
+from restoregate.engines.postgres.session import SessionSettings, connect, describe_dsn
 from restoregate.errors import CheckFailedToRun, ConnectionProblem
-from restoregate.postgres.probes import open_backend
-from restoregate.postgres.session import SessionSettings, connect, describe_dsn
 from tests.gate import gate, logical, rule
 
 APP = """

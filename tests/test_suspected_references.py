@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from restoregate.cli import cli
-from restoregate.rules_loader import lint
+from restoregate.rules.loader import lint
 from tests.gate import gate, rule
 
 SUSPECTED = "version: 1\nrules:\n  - {id: s, check: suspected_references}\n"
@@ -143,7 +143,7 @@ def test_init_to_stdout_on_a_database_without_suspects(db):
 @pytest.mark.parametrize("value", ["0", "1.5"])
 def test_min_match_bounds(value):
     from restoregate.errors import RulesError
-    from restoregate.rules_loader import load_rules_text
+    from restoregate.rules.loader import load_rules_text
 
     with pytest.raises(RulesError, match="min_match"):
         load_rules_text(SUSPECTED.replace("}", f", min_match: {value}}}"), "r.yaml")

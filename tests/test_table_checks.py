@@ -124,7 +124,7 @@ def test_sql_rule_with_a_huge_result_fetches_only_a_sample(db):
     ],
 )
 def test_sql_that_tries_to_write_is_a_rules_error(sql, message):
-    from restoregate.rules_loader import load_rules_text
+    from restoregate.rules.loader import load_rules_text
 
     with pytest.raises(RulesError) as caught:
         load_rules_text(rules(f'{{id: q, check: sql, sql: "{sql}"}}'), "r.yaml")

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from restoregate import api
 from restoregate.cli import cli
-from restoregate.embedded import find_tool
+from restoregate.engines.postgres.embedded import find_tool
 
 APP = """
 CREATE TABLE accounts (id serial PRIMARY KEY, email text);

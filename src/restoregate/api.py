@@ -18,20 +18,20 @@ from typing import Any, Protocol
 
 from restoregate import __version__, verify
 from restoregate import manifest as manifests
-from restoregate.backend import Backend
 from restoregate.catalog import Catalog
 from restoregate.checks import CHECKS
 from restoregate.checks.base import params_class
 from restoregate.context import CheckContext, Outcome
+from restoregate.engines.base import Backend
+from restoregate.engines.postgres.probes import open_backend
+from restoregate.engines.postgres.session import SessionSettings, describe_dsn
 from restoregate.errors import CheckFailedToRun, RulesError, UsageError
 from restoregate.inference import infer
 from restoregate.init import render_rules
-from restoregate.postgres.probes import open_backend
-from restoregate.postgres.session import SessionSettings, describe_dsn
 from restoregate.probes import Probes
 from restoregate.report import Report, RuleResult, Status
-from restoregate.rules_loader import default_rules, lint, load_rules_files
-from restoregate.ruleset import Position, Rule, RuleSet
+from restoregate.rules.loader import default_rules, lint, load_rules_files
+from restoregate.rules.ruleset import Position, Rule, RuleSet
 from restoregate.scope import resolve_scope
 
 __all__ = [

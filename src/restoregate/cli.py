@@ -18,10 +18,10 @@ from rich.console import Console
 
 from restoregate import __version__, api
 from restoregate.errors import EXIT_INCOMPLETE, EXIT_USAGE, RestoregateError, UsageError
-from restoregate.render import render
-from restoregate.render.github import annotate, in_github_actions, summarize
-from restoregate.render.progress import TerminalProgress
-from restoregate.render.text import verdict
+from restoregate.report.formats import render
+from restoregate.report.github import annotate, in_github_actions, summarize
+from restoregate.report.progress import TerminalProgress
+from restoregate.report.text import verdict
 
 
 class _Group(click.Group):

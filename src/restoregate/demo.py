@@ -18,10 +18,10 @@ from rich.console import Console
 from rich.markup import escape
 
 from restoregate import api
-from restoregate.embedded import EphemeralServer, run_tool
+from restoregate.engines.postgres.embedded import EphemeralServer, run_tool
 from restoregate.errors import ConnectionProblem
-from restoregate.render.text import render
-from restoregate.rules_loader import example_rules
+from restoregate.report.text import render
+from restoregate.rules.loader import example_rules
 
 DATABASE = "dayone"
 

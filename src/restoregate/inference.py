@@ -16,8 +16,8 @@ import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from restoregate.backend import Backend
 from restoregate.catalog import Catalog, Column, Reference, Table
+from restoregate.engines.base import Backend
 from restoregate.names import ColumnSet, QualifiedName
 from restoregate.scope import Scope
 

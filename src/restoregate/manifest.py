@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from restoregate import __version__
-from restoregate.backend import Backend, SequencePosition
 from restoregate.catalog import Catalog, Table
+from restoregate.engines.base import Backend, SequencePosition
 from restoregate.errors import CheckFailedToRun, UsageError
 from restoregate.probes import Probes
 from restoregate.report import _jsonable

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from restoregate.backend import Backend, FutureKeys, ReferenceStats, SequencePosition
 from restoregate.catalog import Catalog, Column, Feed, Reference, SequenceDef
+from restoregate.engines.base import Backend, FutureKeys, ReferenceStats, SequencePosition
 from restoregate.errors import CheckFailedToRun
 from restoregate.names import QualifiedName
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, replace
 
-from restoregate.backend import Backend
 from restoregate.catalog import Catalog, Column, Feed, Reference, Table
+from restoregate.engines.base import Backend
 from restoregate.errors import NothingToJudge, RulesError
 from restoregate.names import ColumnSet
-from restoregate.ruleset import LogicalReference, Position, RuleSet
+from restoregate.rules.ruleset import LogicalReference, Position, RuleSet
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from restoregate.embedded import EphemeralServer, run_tool
+from restoregate.engines.postgres.embedded import EphemeralServer, run_tool
 from restoregate.errors import RestoregateError, UsageError
 from restoregate.report import Report, RuleResult, Violation
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from restoregate.catalog import Catalog, Table
 from restoregate.names import NameError_, QualifiedName, parse_identifier, parse_table
-from restoregate.ruleset import RuleSet
+from restoregate.rules.ruleset import RuleSet
 
 _AGE = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}

@@ -10,7 +10,7 @@ from restoregate.catalog import Table
 from restoregate.context import CheckContext, Outcome
 from restoregate.errors import CheckFailedToRun
 from restoregate.report import Violation
-from restoregate.ruleset import TableFilter
+from restoregate.rules.ruleset import TableFilter
 
 ITEMS = (
     "invalid_indexes",

@@ -17,7 +17,7 @@ from restoregate.checks._tables import (
 from restoregate.context import CheckContext, Outcome
 from restoregate.names import QualifiedName
 from restoregate.report import Violation
-from restoregate.ruleset import RuleSet
+from restoregate.rules.ruleset import RuleSet
 
 
 @dataclass(frozen=True)

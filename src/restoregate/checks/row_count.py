@@ -10,7 +10,7 @@ from restoregate.checks._tables import find_table, table_name
 from restoregate.context import CheckContext, Outcome
 from restoregate.names import QualifiedName
 from restoregate.report import Violation
-from restoregate.ruleset import RuleSet
+from restoregate.rules.ruleset import RuleSet
 
 
 @dataclass(frozen=True)

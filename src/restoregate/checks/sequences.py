@@ -10,7 +10,7 @@ from restoregate.context import CheckContext, Outcome
 from restoregate.errors import CheckFailedToRun
 from restoregate.probes import last_usable, next_value
 from restoregate.report import Unchecked, Violation, number
-from restoregate.ruleset import TableFilter
+from restoregate.rules.ruleset import TableFilter
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from restoregate.context import CheckContext, Outcome
 from restoregate.errors import CheckFailedToRun
 from restoregate.inference import infer
 from restoregate.report import Violation
-from restoregate.ruleset import TableFilter
+from restoregate.rules.ruleset import TableFilter
 
 
 @dataclass(frozen=True)

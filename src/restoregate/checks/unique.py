@@ -11,7 +11,7 @@ from restoregate.context import CheckContext, Outcome
 from restoregate.names import QualifiedName
 from restoregate.probes import SAMPLE_SIZE
 from restoregate.report import Violation
-from restoregate.ruleset import RuleSet
+from restoregate.rules.ruleset import RuleSet
 from restoregate.sqlcheck import check_expression
 
 

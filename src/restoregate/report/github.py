@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 from typing import TextIO
 
-from restoregate.render import markdown
-from restoregate.report import Report
+from restoregate.report import Report, markdown
 
 
 def _escape(text: str) -> str:

@@ -18,20 +18,20 @@ from typing import Any, cast
 import psycopg
 from psycopg import sql
 
-from restoregate.backend import (
+from restoregate.catalog import Catalog, Reference, SequenceDef, Table
+from restoregate.engines.base import (
     Duplicates,
     FutureKeys,
     QueryRows,
     ReferenceStats,
     SequencePosition,
 )
-from restoregate.catalog import Catalog, Reference, SequenceDef, Table
+from restoregate.engines.postgres.catalog_loader import load_catalog
+from restoregate.engines.postgres.errors import translate
+from restoregate.engines.postgres.queries import load
+from restoregate.engines.postgres.session import SessionSettings, connect, connected_dsn
 from restoregate.errors import CheckFailedToRun, ConnectionProblem, UsageError
 from restoregate.names import QualifiedName
-from restoregate.postgres.catalog_loader import load_catalog
-from restoregate.postgres.errors import translate
-from restoregate.postgres.queries import load
-from restoregate.postgres.session import SessionSettings, connect, connected_dsn
 
 _OPERATOR = re.compile(r"[+\-*/<>=~!@#%^&|`?]{1,63}")
 _BATCH = 500  # sequences read per UNION ALL query

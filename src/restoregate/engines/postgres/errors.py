@@ -5,8 +5,8 @@ from __future__ import annotations
 import psycopg
 from psycopg import errors
 
+from restoregate.engines.postgres.session import SessionSettings
 from restoregate.errors import CheckFailedToRun
-from restoregate.postgres.session import SessionSettings
 
 _RLS_HINT = (
     "row-level security would hide rows from this role, so counts would be wrong; run as "

@@ -19,8 +19,8 @@ from restoregate.catalog import (
     ServerInfo,
     Table,
 )
+from restoregate.engines.postgres.queries import load
 from restoregate.names import ColumnSet, NameError_, QualifiedName, parse_sequence_literal
-from restoregate.postgres.queries import load
 
 Row = dict[str, Any]
 # nextval('name'::regclass), or the late-bound nextval('name'::text) that the server stores as

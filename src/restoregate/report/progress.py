@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from restoregate.report import RuleResult
-from restoregate.ruleset import Rule
+from restoregate.rules.ruleset import Rule
 
 
 class TerminalProgress:

@@ -21,8 +21,8 @@ from typing import Any, NamedTuple, Union
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 from restoregate.checks.base import Check, params_class
-from restoregate.ruleset import TableFilter
-from restoregate.yaml_nodes import Doc, describe, show
+from restoregate.rules.ruleset import TableFilter
+from restoregate.rules.yaml_nodes import Doc, describe, show
 
 RULE_KEYS = ("id", "check", "severity", "description")
 Entries = dict[str, tuple[Node, Node]]  # key -> (key node, value node)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from restoregate.render.text import verdict
 from restoregate.report import Report, RuleResult
+from restoregate.report.text import verdict
 
 ICONS = {"pass": "✅", "fail": "❌", "warn": "⚠️", "error": "⛔", "skip": "⏭️"}
 SHOWN = 20

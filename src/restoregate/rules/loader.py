@@ -18,9 +18,9 @@ from yaml.nodes import Node
 from restoregate.checks import CHECKS
 from restoregate.errors import RulesError
 from restoregate.names import ColumnSet, NameError_, parse_column_set, parse_identifier
-from restoregate.rule_params import RULE_KEYS, Entries, build_params, patterns, suggest
-from restoregate.ruleset import LogicalReference, Position, Rule, RuleSet, Severity
-from restoregate.yaml_nodes import Doc, position, show
+from restoregate.rules.params import RULE_KEYS, Entries, build_params, patterns, suggest
+from restoregate.rules.ruleset import LogicalReference, Position, Rule, RuleSet, Severity
+from restoregate.rules.yaml_nodes import Doc, position, show
 
 __all__ = ["default_rules", "example_rules", "lint", "load_rules_files", "load_rules_text"]
 

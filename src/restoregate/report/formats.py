@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from restoregate.render import json_report, junit, markdown, text
-from restoregate.report import Report
+from restoregate.report import Report, json_report, junit, markdown, text
 
 FORMATS = {
     "text": text.render,

@@ -1,0 +1,1 @@
+"""Database engines: one folder each, chosen by the DSN's scheme."""

@@ -1,0 +1,1 @@
+"""Rules files: YAML with positions, parameters, the merged rule set."""
