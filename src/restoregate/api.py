@@ -252,9 +252,9 @@ def _result(rule: Rule, outcome: Outcome, duration: float, *, skipped: bool = Fa
         status, message, hint = "error", first.message, first.hint
         if more:
             message += f" (and {more} more that could not run)"
-    elif outcome.violations:
+    elif outcome.violations or (outcome.unchecked and outcome.unchecked_fails):
         status = "fail" if rule.severity == "error" else "warn"
-    elif outcome.advisories:
+    elif outcome.advisories or outcome.unchecked:  # nothing unjudged passes silently
         status = "warn"
     else:
         status = "pass"

@@ -11,7 +11,7 @@ from typing import Literal
 
 from restoregate.names import ColumnSet, QualifiedName, quote_ident
 
-FeedKind = Literal["identity", "owned", "default", "late-bound default"]
+FeedKind = Literal["identity", "owned", "default", "late-bound default", "function", "trigger"]
 
 INTEGER_LIMITS: dict[str, tuple[int, int]] = {
     "smallint": (-(2**15), 2**15 - 1),
@@ -79,6 +79,8 @@ class Feed:
     kinds: tuple[FeedKind, ...]  # every catalog link seen: identity, owned, default, ...
     expression: str | None = None  # the column default, when there is one
     uncheckable: str | None = None  # why the column cannot be compared with the sequence
+    missing: str | None = None  # the sequence the default (or wrapper) names, which is gone
+    via: str | None = None  # the wrapper function or trigger the value comes through
 
     @property
     def column_text(self) -> str:

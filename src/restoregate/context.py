@@ -32,3 +32,4 @@ class Outcome:
     unchecked: list[Unchecked] = field(default_factory=list)
     errors: list[CheckFailedToRun] = field(default_factory=list)  # probes that could not run
     advisories: list[Violation] = field(default_factory=list)  # warn whatever the severity
+    unchecked_fails: bool = False  # the rule asked that anything unchecked fail it

@@ -51,6 +51,21 @@ class SequenceExhausted(Violation):
 
 
 @dataclass(frozen=True)
+class SequenceMissing(Violation):
+    kind: ClassVar[str] = "sequence_missing"
+    sequence: str
+    column: str
+    via: str  # the default, wrapper function or trigger that names it
+
+    def describe(self) -> str:
+        return (
+            f"{self.column} gets its values from {self.via}, which calls nextval() on "
+            f"{self.sequence}, and no such sequence exists: every insert that needs a value "
+            "will fail"
+        )
+
+
+@dataclass(frozen=True)
 class SequenceHeadroom(Violation):
     kind: ClassVar[str] = "sequence_headroom"
     sequence: str
@@ -105,8 +120,11 @@ class Sequences:
     class Params:
         headroom: float | None = None  # fraction of the range that may be used, e.g. 0.8
         tables: TableFilter = field(default_factory=TableFilter)
+        unchecked: str = "warn"  # what a key restoregate cannot trace does: warn or fail
 
         def __post_init__(self) -> None:
+            if self.unchecked not in ("warn", "fail"):
+                raise ValueError(f"unchecked: must be warn or fail, not {self.unchecked!r}")
             if self.headroom is not None and not 0 < self.headroom <= 1:
                 raise ValueError(
                     f"headroom must be a fraction above 0 and at most 1, not {self.headroom}"
@@ -119,6 +137,10 @@ class Sequences:
         errors: list[CheckFailedToRun] = []
         checked = 0
         for feed in (f for f in ctx.scope.feeds if params.tables(f.table)):
+            if feed.missing is not None:
+                via = feed.via or f"its default {feed.expression}"
+                violations.append(SequenceMissing(feed.missing, feed.column_text, via))
+                continue
             if feed.uncheckable or feed.sequence is None:
                 unchecked.append(Unchecked(feed.column_text, feed.uncheckable or "no sequence"))
                 continue
@@ -134,8 +156,10 @@ class Sequences:
             column = ctx.catalog.tables[feed.table].column(feed.column)
             if seq.cycle and column is not None and column.key:
                 advisories.append(SequenceCycles(str(seq.name), feed.column_text))
-        message = _message(checked, violations)
-        return Outcome(message, violations, unchecked, errors, advisories)
+        message = _message(checked, violations, len(unchecked))
+        outcome = Outcome(message, violations, unchecked, errors, advisories)
+        outcome.unchecked_fails = params.unchecked == "fail"
+        return outcome
 
 
 def _judge(ctx: CheckContext, feed: Feed, seq: SequenceDef) -> Violation | None:
@@ -196,7 +220,20 @@ def _extreme_key(ctx: CheckContext, feed: Feed, seq: SequenceDef) -> tuple[Any, 
     return best, source
 
 
-def _message(checked: int, violations: list[Violation]) -> str:
+def _message(checked: int, violations: list[Violation], unchecked: int) -> str:
+    text = _verdict(checked, violations)
+    if unchecked:
+        noun = "key" if unchecked == 1 else "keys"
+        text += f"; {unchecked} {noun} fed by something restoregate cannot follow (unchecked)"
+    return text
+
+
+def _verdict(checked: int, violations: list[Violation]) -> str:
+    missing = sum(1 for v in violations if isinstance(v, SequenceMissing))
+    if missing:
+        noun = "default names a sequence" if missing == 1 else "defaults name sequences"
+        rest = _verdict(checked, [v for v in violations if not isinstance(v, SequenceMissing)])
+        return f"{missing} {noun} that does not exist; {rest}"
     behind = sum(1 for v in violations if not isinstance(v, SequenceHeadroom))
     short = len(violations) - behind
     if short and not behind:

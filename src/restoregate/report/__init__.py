@@ -48,6 +48,11 @@ class RuleResult:
     hint: str | None = None
     advisories: list[Violation] = field(default_factory=list)  # findings that only warn
 
+    def findings(self) -> list[str]:
+        """Every finding as one sentence: violations, advisories, then what went unjudged."""
+        judged = [v.describe() for v in self.violations + self.advisories]
+        return judged + [f"unchecked: {u.subject}: {u.reason}" for u in self.unchecked]
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "id": self.id,

@@ -48,7 +48,7 @@ def _testcase(suite: ET.Element, result: RuleResult) -> None:
             "time": f"{result.duration_s:.3f}",
         },
     )
-    details = "\n".join(v.describe() for v in result.violations + result.advisories)
+    details = "\n".join(result.findings())
     if result.status == "fail":
         kinds = sorted({v.kind for v in result.violations})
         failure = ET.SubElement(

@@ -33,7 +33,7 @@ def render(report: Report, stream: TextIO, *, color: bool = False) -> None:
 
 
 def _details(stream: TextIO, result: RuleResult) -> None:
-    findings = [v.describe() for v in result.violations + result.advisories]
+    findings = result.findings()
     if not findings and not result.hint:
         return
     stream.write(f"\n### {ICONS[result.status]} `{_cell(result.id)}`: {_cell(result.message)}\n\n")

@@ -19,8 +19,9 @@ from restoregate.catalog import (
     ServerInfo,
     Table,
 )
+from restoregate.engines.postgres.indirect import indirect_feeds, resolve_sequence
 from restoregate.engines.postgres.queries import load
-from restoregate.names import ColumnSet, NameError_, QualifiedName, parse_sequence_literal
+from restoregate.names import ColumnSet, QualifiedName
 
 Row = dict[str, Any]
 # nextval('name'::regclass), or the late-bound nextval('name'::text) that the server stores as
@@ -45,6 +46,9 @@ def load_catalog(conn: psycopg.Connection[Any]) -> Catalog:
     by_oid = {t.oid: t for t in tables.values()}
     seq_by_oid = {s.oid: s for s in sequences.values()}
     feeds = _feeds(_fetch(conn, "feeds", oids), by_oid, seq_by_oid, sequences)
+    traced = {(f.table, f.column) for f in feeds}
+    indirect = indirect_feeds(_fetch(conn, "indirect_feeds", oids), by_oid, sequences, traced)
+    feeds = tuple(sorted((*feeds, *indirect), key=_feed_order))
     not_enforced: set[int] = set()
     if server.version_num >= 180000:
         not_enforced = {r["oid"] for r in _fetch(conn, "not_enforced.pg18", oids)}
@@ -110,56 +114,56 @@ def _feeds(
     sequences: dict[QualifiedName, SequenceDef],
 ) -> tuple[Feed, ...]:
     """Merge the catalog's links into one Feed per (table, column, sequence)."""
-    grouped: dict[tuple[QualifiedName, str, QualifiedName | None], list[Row]] = defaultdict(list)
+    Key = tuple[QualifiedName, str, QualifiedName | None, str | None]
+    grouped: dict[Key, list[Row]] = defaultdict(list)
     for r in rows:
         table = tables.get(r["table_oid"])
         if table is None or table.partition:
             continue  # partitions inherit their parent's defaults; the parent is judged
         seq = seq_by_oid.get(r["sequence_oid"]) if r["sequence_oid"] is not None else None
-        name = seq.name if seq else _late_bound(r["expression"], table.name.schema, sequences)
-        grouped[(table.name, r["column_name"], name)].append(r)
+        found, missing = (
+            (seq.name, None) if seq else _late_bound(r["expression"], table.name.schema, sequences)
+        )
+        grouped[(table.name, r["column_name"], found, missing)].append(r)
     by_name = {t.name: t for t in tables.values()}
     return tuple(
-        _feed(by_name[key[0]], key[1], key[2], group)
-        for key, group in sorted(grouped.items(), key=lambda kv: _sort_key(kv[0]))
+        _feed(by_name[table], column, found, missing, group)
+        for (table, column, found, missing), group in grouped.items()
     )
 
 
-def _sort_key(key: tuple[QualifiedName, str, QualifiedName | None]) -> tuple[str, ...]:
-    table, column, seq = key
-    return (table.schema, table.name, column, str(seq))
+def _feed_order(feed: Feed) -> tuple[str, ...]:
+    return (feed.table.schema, feed.table.name, feed.column, str(feed.sequence), feed.via or "")
 
 
 def _late_bound(
     expression: str | None, schema: str, sequences: dict[QualifiedName, SequenceDef]
-) -> QualifiedName | None:
-    """Resolve ``nextval('name'::text)`` the way an insert would: own schema, then public."""
+) -> tuple[QualifiedName | None, str | None]:
+    """Resolve ``nextval('name'::text)`` the way an insert would: own schema, then public.
+
+    ``(None, name)`` when no schema has such a sequence: every insert would fail."""
     match = _PLAIN_NEXTVAL.match(expression or "")
     if not match or match.group("late") is None:
-        return None
-    literal = match.group("late").replace("''", "'")
-    for default_schema in (schema, "public"):
-        try:
-            name = parse_sequence_literal(literal, default_schema)
-        except NameError_:
-            return None
-        if name in sequences:
-            return name
-    return None
+        return None, None
+    return resolve_sequence(match.group("late").replace("''", "'"), [schema, "public"], sequences)
 
 
-def _feed(table: Table, column: str, seq: QualifiedName | None, rows: list[Row]) -> Feed:
+def _feed(
+    table: Table, column: str, seq: QualifiedName | None, missing: str | None, rows: list[Row]
+) -> Feed:
     kinds: tuple[FeedKind, ...] = tuple(sorted({r["kind"] for r in rows}))
     expression = next((r["expression"] for r in rows if r["expression"]), None)
     col = table.column(column)
     reason = None
-    if seq is None:
-        reason = f"its default {expression} names a sequence that cannot be found"
+    if missing is not None:
+        pass  # judged by the sequences check: every insert relying on the default fails
+    elif seq is None:
+        reason = f"its default {expression} names a sequence that cannot be found on its path"
     elif col is not None and not col.numeric:
         reason = f"it is of type {col.type_name}, not a number the sequence hands out"
     elif expression is not None and not _PLAIN_NEXTVAL.match(expression):
         reason = f"its default {expression} transforms the sequence's value"
-    return Feed(table.name, column, seq, kinds, expression, reason)
+    return Feed(table.name, column, seq, kinds, expression, reason, missing=missing)
 
 
 def _foreign_key(r: Row, enforced: bool) -> Reference:
