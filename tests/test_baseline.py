@@ -69,7 +69,11 @@ def test_manifest_contents(backup):
         "min": 1,
         "max": 40,
     } in doc["keys"]
-    assert doc["sequences"]["public.orders_id_seq"] == {"last_value": 120, "is_called": True}
+    assert doc["sequences"]["public.orders_id_seq"] == {
+        "last_value": 120,
+        "next_value": 121,
+        "is_called": True,
+    }
     assert "public.orders constraint orders_account_id_fkey" in doc["objects"]["constraint"]
     assert "public.touch()" in doc["objects"]["function"]
     assert doc["fingerprint"].startswith("sha256:")

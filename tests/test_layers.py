@@ -27,9 +27,17 @@ FORBIDDEN = {
     "report": (*NEUTRAL, "restoregate.api", "restoregate.checks", "restoregate.cli"),
     "checks": (*NEUTRAL, "restoregate.api", "restoregate.cli"),
     "rules": (*NEUTRAL, "restoregate.api", "restoregate.cli", "restoregate.checks.sql"),
+    "api.py": (*DRIVERS, *ENGINES),  # the registry chooses the engine
     "scope.py": NEUTRAL,
     "probes.py": NEUTRAL,
     "catalog.py": NEUTRAL,
+    "context.py": NEUTRAL,
+    "inference.py": NEUTRAL,
+    "manifest.py": NEUTRAL,
+    "settings.py": NEUTRAL,
+    "demo.py": DRIVERS,
+    "verify.py": DRIVERS,
+    "engines/__init__.py": (*DRIVERS, *ENGINES),  # names packages, imports them lazily
     "engines/base.py": (*NEUTRAL, "restoregate.checks"),
     "engines/postgres": ("restoregate.api", "restoregate.cli", "restoregate.checks", "pymysql"),
 }
@@ -74,3 +82,20 @@ def test_the_layering_test_catches_an_engine_import(tmp_path, monkeypatch):
     (fake / "sneaky.py").write_text("from restoregate.engines import postgres\n")
     monkeypatch.setattr(f"{__name__}.PACKAGE", tmp_path)
     assert "checks/sneaky.py imports restoregate.engines.postgres" in violations("checks")
+
+
+def test_the_layering_test_catches_a_driver_import(tmp_path, monkeypatch):
+    fake = tmp_path / "demo.py"
+    fake.write_text("import psycopg\n")
+    monkeypatch.setattr(f"{__name__}.PACKAGE", tmp_path)
+    assert violations("demo.py") == ["demo.py imports psycopg"]
+
+
+def test_psycopg_lives_only_in_the_postgres_engine():
+    outside = [
+        f"{file.relative_to(PACKAGE)}"
+        for file in sorted(PACKAGE.rglob("*.py"))
+        if "engines/postgres" not in file.as_posix()
+        and any(n == "psycopg" or n.startswith("psycopg.") for n in imports(file))
+    ]
+    assert outside == []

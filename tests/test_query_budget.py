@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from restoregate.engines.postgres.probes import open_backend
+from restoregate.engines.postgres.probes import open_engine
 from restoregate.engines.postgres.session import SessionSettings
 from tests.gate import logical
 
@@ -28,7 +28,7 @@ def statements(trace: Path) -> int:
 
 
 def catalog_statements(dsn: str, trace: Path) -> int:
-    with open_backend(dsn, SessionSettings()) as backend, trace.open("w") as out:
+    with open_engine(dsn, SessionSettings()) as backend, trace.open("w") as out:
         backend.connection.pgconn.trace(out.fileno())
         backend.catalog()
         backend.connection.pgconn.untrace()
@@ -53,7 +53,7 @@ def test_one_query_per_check_target(db, tmp_path, monkeypatch):
     """
     )
     trace = tmp_path / "run.trace"
-    original = open_backend
+    original = open_engine
 
     def traced(dsn, settings):  # wrap only to switch libpq tracing on; the server is real
         cm = original(dsn, settings)
@@ -74,7 +74,7 @@ def test_one_query_per_check_target(db, tmp_path, monkeypatch):
 
     from restoregate import api
 
-    report = api.run_check(db.dsn, rules=_rules(), backend_factory=traced)
+    report = api.run_check(db.dsn, rules=_rules(), engine_factory=traced)
     assert report.passed
     queries = sent(trace)
     # 6 sequence-fed columns, 4 references (3 FKs + 1 logical), 1 read of all positions

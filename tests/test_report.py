@@ -57,6 +57,7 @@ def sample_report() -> Report:
             ),
             RuleResult("extra", "references", "warn", "skip", "skipped"),
         ],
+        engine="postgresql",
     )
 
 
@@ -69,6 +70,7 @@ def test_json_matches_the_contract():
     assert doc["database"] == {
         "dsn": "postgresql://app@db.internal:5432/prod",
         "server_version": "18.1",
+        "engine": "postgresql",
     }
     assert doc["passed"] is False
     assert doc["summary"] == {"rules": 3, "pass": 0, "fail": 2, "warn": 0, "error": 0, "skip": 1}

@@ -8,7 +8,8 @@ from contextlib import contextmanager
 import psycopg
 import pytest
 
-from restoregate.engines.postgres.probes import open_backend
+from restoregate.engines.base import KeyRange
+from restoregate.engines.postgres.probes import open_engine
 from restoregate.engines.postgres.session import SessionSettings, connect, describe_dsn
 from restoregate.errors import CheckFailedToRun, ConnectionProblem
 from tests.gate import gate, logical, rule
@@ -49,7 +50,7 @@ def test_session_settings(db):
 
 def test_the_snapshot_is_read_only_repeatable_read(db):
     db.execute(APP)
-    with open_backend(db.dsn, SessionSettings()) as backend:
+    with open_engine(db.dsn, SessionSettings()) as backend:
         conn = backend.connection
         assert conn.execute("SHOW transaction_isolation").fetchone()[0] == "repeatable read"
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction), conn.transaction():
@@ -59,13 +60,12 @@ def test_the_snapshot_is_read_only_repeatable_read(db):
 def test_checks_see_one_snapshot(db):
     """Rows inserted while the check runs are invisible to it."""
     db.execute(APP)
-    with open_backend(db.dsn, SessionSettings()) as backend:
+    with open_engine(db.dsn, SessionSettings()) as backend:
         backend.catalog()
         db.execute("INSERT INTO accounts (id) VALUES (1000)")
         table = backend.catalog().tables
-        assert backend.column_range(
-            next(t for n, t in table.items() if n.name == "accounts"), "id"
-        ) == (1, 10)
+        accounts = next(n for n in table if n.name == "accounts")
+        assert backend.answer([KeyRange(accounts, "id")]) == [(1, 10)]
 
 
 def test_least_privilege_role_with_pg_read_all_data(db, make_role, pg_server):

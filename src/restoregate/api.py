@@ -22,9 +22,8 @@ from restoregate.catalog import Catalog
 from restoregate.checks import CHECKS
 from restoregate.checks.base import params_class
 from restoregate.context import CheckContext, Outcome
-from restoregate.engines.base import Backend
-from restoregate.engines.postgres.probes import open_backend
-from restoregate.engines.postgres.session import SessionSettings, describe_dsn
+from restoregate.engines import engine_for
+from restoregate.engines.base import Engine, Request
 from restoregate.errors import CheckFailedToRun, RulesError, UsageError
 from restoregate.inference import infer
 from restoregate.init import render_rules
@@ -33,6 +32,7 @@ from restoregate.report import Report, RuleResult, Status
 from restoregate.rules.loader import default_rules, lint, load_rules_files
 from restoregate.rules.ruleset import Position, Rule, RuleSet
 from restoregate.scope import resolve_scope
+from restoregate.settings import SessionSettings
 
 __all__ = [
     "Progress",
@@ -47,7 +47,12 @@ __all__ = [
     "write_manifest",
 ]
 
-BackendFactory = Callable[[str | None, SessionSettings], AbstractContextManager[Backend]]
+EngineFactory = Callable[[str | None, SessionSettings], AbstractContextManager[Engine]]
+
+
+def open_engine(dsn: str | None, settings: SessionSettings) -> AbstractContextManager[Engine]:
+    """The engine the DSN's scheme names, connected and holding one snapshot."""
+    return engine_for(dsn).open_engine(dsn, settings)
 
 
 class Progress(Protocol):
@@ -76,7 +81,7 @@ def run_check(
     rules: RuleSet | None = None,
     restore_point: datetime | None = None,
     baseline: Path | None = None,
-    backend_factory: BackendFactory = open_backend,
+    engine_factory: EngineFactory = open_engine,
 ) -> Report:
     """Connect to a restored database, judge every selected rule, return the report."""
     ruleset = rules if rules is not None else load_rules(rules_paths)
@@ -86,16 +91,18 @@ def run_check(
     selected = select_rules(ruleset, only, skip)
     started_at = datetime.now(timezone.utc)
     clock = time.perf_counter()
-    with backend_factory(dsn, settings or SessionSettings()) as backend:
-        catalog = backend.catalog()
-        scope = resolve_scope(catalog, ruleset, backend)
+    with engine_factory(dsn, settings or SessionSettings()) as engine:
+        catalog = engine.catalog()
+        probes = Probes(engine, catalog)
+        scope = resolve_scope(catalog, ruleset, probes)
         validate_rules(ruleset, catalog)
-        probes = Probes(backend, catalog, scope.feeds)
+        require_support(ruleset, selected, engine)
+        probes = probes.scoped(scope.feeds)
         ctx = CheckContext(catalog, scope, probes, started_at, restore_point, source)
         if progress:
             progress.started([r for r in ruleset.rules if r.id in selected])
         results = [_run_rule(ctx, rule, rule.id in selected, progress) for rule in ruleset.rules]
-        target = getattr(backend, "dsn", None) or describe_dsn(dsn)
+        target = engine.target
     return Report(
         tool_version=__version__,
         dsn=target,
@@ -103,6 +110,7 @@ def run_check(
         started_at=started_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         duration_s=time.perf_counter() - clock,
         rules=results,
+        engine=catalog.server.engine,
     )
 
 
@@ -136,13 +144,14 @@ def init_rules(
     *,
     settings: SessionSettings | None = None,
     min_match: float = 0.5,
-    backend_factory: BackendFactory = open_backend,
+    engine_factory: EngineFactory = open_engine,
 ) -> str:
     """A starter rules file for the database: defaults plus every suspected reference."""
-    with backend_factory(dsn, settings or SessionSettings()) as backend:
-        catalog = backend.catalog()
-        scope = resolve_scope(catalog, default_rules(), backend)
-        suspects = infer(catalog, scope, backend, min_match)
+    with engine_factory(dsn, settings or SessionSettings()) as engine:
+        catalog = engine.catalog()
+        probes = Probes(engine, catalog)
+        scope = resolve_scope(catalog, default_rules(), probes)
+        suspects = infer(catalog, scope, probes.scoped(scope.feeds), min_match)
     return render_rules(catalog, suspects)
 
 
@@ -171,13 +180,13 @@ def snapshot(
 ) -> dict[str, Any]:
     """A manifest of the source database, read in one snapshot (optionally an exported one)."""
     taken_at = datetime.now(timezone.utc)
-    with open_backend(dsn, settings or SessionSettings(), snapshot_id) as backend:
-        catalog = backend.catalog()
-        scope = resolve_scope(catalog, default_rules(), backend)
-        probes = Probes(backend, catalog, scope.feeds)
+    opened = engine_for(dsn).open_engine(dsn, settings or SessionSettings(), snapshot_id)
+    with opened as engine:
+        catalog = engine.catalog()
+        probes = Probes(engine, catalog)
+        scope = resolve_scope(catalog, default_rules(), probes)
         return manifests.take(
-            backend,
-            probes,
+            probes.scoped(scope.feeds),
             catalog,
             scope,
             exact=exact,
@@ -202,6 +211,25 @@ def validate_rules(ruleset: RuleSet, catalog: Catalog) -> None:
         except ValueError as exc:
             pos = rule.position
             raise RulesError(pos.path, pos.line, pos.col, f"rule {rule.id!r}: {exc}") from None
+
+
+def require_support(ruleset: RuleSet, selected: set[str], engine: Engine) -> None:
+    """A selected rule whose check this engine cannot run is a rules error naming the engine."""
+    for rule in ruleset.rules:
+        if rule.id not in selected:
+            continue
+        needs: tuple[type[Request[Any]], ...] = getattr(CHECKS[rule.check], "needs", ())
+        missing = [n for n in needs if not engine.answers(n)]
+        if missing:
+            pos = rule.position
+            raise RulesError(
+                pos.path,
+                pos.line,
+                pos.col,
+                f"rule {rule.id!r}: check {rule.check} cannot run on {engine.name} "
+                f"({missing[0].what} is not supported there)",
+                f"remove the rule or skip it with --skip {rule.id}",
+            )
 
 
 def select_rules(ruleset: RuleSet, only: Sequence[str], skip: Sequence[str]) -> set[str]:

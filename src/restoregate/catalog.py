@@ -1,51 +1,63 @@
 """What restoregate knows about a database's structure, independent of the engine.
 
-The PostgreSQL backend fills these from ``pg_catalog`` in a constant number of queries;
-a MySQL or SQLite backend would fill the same shapes. Checks read only this model.
+Each engine fills these shapes from its own catalog (``pg_catalog``,
+``information_schema``, ``sqlite_schema``) in a constant number of queries. Checks read
+only this model; it holds no engine handle (no OID, page count or operator name): an
+engine keeps those itself, keyed by the names used here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from restoregate.names import ColumnSet, QualifiedName, quote_ident
 
-FeedKind = Literal["identity", "owned", "default", "late-bound default", "function", "trigger"]
-
-INTEGER_LIMITS: dict[str, tuple[int, int]] = {
-    "smallint": (-(2**15), 2**15 - 1),
-    "integer": (-(2**31), 2**31 - 1),
-    "bigint": (-(2**63), 2**63 - 1),
-}
+FeedKind = Literal[
+    "identity",
+    "owned",
+    "default",
+    "late-bound default",
+    "function",
+    "trigger",
+    "auto_increment",
+    "rowid",
+    "autoincrement",
+]
+# what hands out a column's values: a sequence object, or a per-table counter
+SequenceKind = Literal["sequence", "auto_increment", "rowid", "autoincrement"]
+Engine = Literal["postgresql", "mysql", "mariadb", "sqlite"]
 
 
 @dataclass(frozen=True)
 class Column:
     name: str
     type_name: str  # as the catalog formats it, e.g. "integer", "character varying(20)"
-    base_type: str  # the base type of a domain, else the type itself
-    type_oid: int  # of the base type
+    base_type: str  # the base type of a domain, else the type itself; equal names compare
     numeric: bool  # integers, numeric: values a sequence can produce
     not_null: bool
     key: bool = False  # part of a primary key or unique index
+    integer_bits: int | None = None  # 8, 16, 24, 32, 64 for integer types, else None
+    unsigned: bool = False
 
     @property
     def limits(self) -> tuple[int, int] | None:
         """The smallest and largest value the column's type can hold, for integer types."""
-        return INTEGER_LIMITS.get(self.base_type)
+        if self.integer_bits is None:
+            return None
+        if self.unsigned:
+            return 0, 2**self.integer_bits - 1
+        return -(2 ** (self.integer_bits - 1)), 2 ** (self.integer_bits - 1) - 1
 
 
 @dataclass(frozen=True)
 class Table:
-    oid: int
     name: QualifiedName
     partitioned: bool  # a partitioned parent: its rows live in its partitions
     partition: bool  # a partition: judged through its parent
     unlogged: bool
     row_security: bool
     columns: tuple[Column, ...]
-    pages: int = 0  # heap pages on disk (0 for a partitioned parent)
     estimated_rows: float = -1  # the planner's estimate; -1: never analyzed
 
     def column(self, name: str) -> Column | None:
@@ -54,7 +66,8 @@ class Table:
 
 @dataclass(frozen=True)
 class SequenceDef:
-    oid: int
+    """A sequence object, or a table's own counter (AUTO_INCREMENT, rowid)."""
+
     name: QualifiedName
     type_name: str
     start: int
@@ -63,10 +76,22 @@ class SequenceDef:
     max_value: int
     cycle: bool
     unlogged: bool
+    kind: SequenceKind = "sequence"
 
     @property
     def ascending(self) -> bool:
         return self.increment > 0
+
+    @property
+    def label(self) -> str:
+        """The name in the engine's words, as reports show it."""
+        if self.kind == "auto_increment":
+            return f"the AUTO_INCREMENT counter of {self.name}"
+        if self.kind == "autoincrement":
+            return f"the AUTOINCREMENT counter of {self.name} (sqlite_sequence)"
+        if self.kind == "rowid":
+            return f"the rowid of {self.name} (max(rowid) + 1)"
+        return str(self.name)
 
 
 @dataclass(frozen=True)
@@ -99,8 +124,6 @@ class Reference:
     validated: bool = True
     enforced: bool = True
     triggers_disabled: bool = False
-    # equality operator per column pair, as (schema, operator name)
-    operators: tuple[tuple[str, str], ...] = ()
     child_partitioned: bool = False
     parent_partitioned: bool = False
 
@@ -116,6 +139,7 @@ class Reference:
 
 @dataclass(frozen=True)
 class ServerInfo:
+    engine: Engine
     version: str  # e.g. "18.1"
     version_num: int  # e.g. 180001
     database: str
@@ -129,7 +153,6 @@ class Catalog:
     sequences: dict[QualifiedName, SequenceDef]
     feeds: tuple[Feed, ...]
     foreign_keys: tuple[Reference, ...]
-    type_categories: dict[int, str] = field(default_factory=dict)
 
     def table(self, name: QualifiedName) -> Table | None:
         return self.tables.get(name)

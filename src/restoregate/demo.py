@@ -13,13 +13,12 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 
-import psycopg
 from rich.console import Console
 from rich.markup import escape
 
 from restoregate import api
 from restoregate.engines.postgres.embedded import EphemeralServer, run_tool
-from restoregate.errors import ConnectionProblem
+from restoregate.engines.postgres.scripts import run_script
 from restoregate.report.text import render
 from restoregate.rules.loader import example_rules
 
@@ -47,11 +46,7 @@ def _step(console: Console, text: str) -> None:
 
 def _sql(dsn: str, name: str) -> None:
     script = resources.files(__package__).joinpath(f"{name}.sql").read_text(encoding="utf-8")
-    try:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(script)  # a script shipped with the package
-    except psycopg.Error as exc:
-        raise ConnectionProblem(f"demo: could not build the scenario: {exc}") from None
+    run_script(dsn, script, "demo: could not build the scenario")
 
 
 def _build_broken_restore(console: Console, dsn: str, dump: Path) -> None:
@@ -62,8 +57,7 @@ def _build_broken_restore(console: Console, dsn: str, dump: Path) -> None:
     _sql(dsn, "demo_after_backup")
     _step(console, "3. The server is lost. Accounts come back from the backup; journals, kept")
     console.print("   elsewhere, are current. pg_restore reports no error.")
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("DROP TABLE accounts")
+    run_script(dsn, "DROP TABLE accounts", "demo: could not drop accounts")
     run_tool("pg_restore", ["-d", dsn, str(dump)], check=True)
 
 

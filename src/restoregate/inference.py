@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from restoregate.catalog import Catalog, Column, Reference, Table
-from restoregate.engines.base import Backend
 from restoregate.names import ColumnSet, QualifiedName
+from restoregate.probes import Probes
 from restoregate.scope import Scope
 
 SUFFIXES = ("_id", "_ref", "_fk", "_key", "id")
@@ -64,7 +64,7 @@ def _named_after(table: Table, word: str) -> bool:
 
 
 def _compatible(child: Column, parent: Column) -> bool:
-    return (child.numeric and parent.numeric) or child.type_oid == parent.type_oid
+    return (child.numeric and parent.numeric) or child.base_type == parent.base_type
 
 
 def parent_keys(catalog: Catalog, scope: Scope) -> list[tuple[Table, Column]]:
@@ -118,7 +118,7 @@ def _parents_for(
 def infer(
     catalog: Catalog,
     scope: Scope,
-    backend: Backend,
+    probes: Probes,
     min_match: float,
     tables: Callable[[QualifiedName], bool] | None = None,
 ) -> list[Suspect]:
@@ -127,9 +127,10 @@ def infer(
     for table, column, parents in candidates(catalog, scope):
         if tables is not None and not tables(table.name):
             continue
-        sampled, distinct, matches = backend.sample_matches(
-            table, column.name, [(t, c.name) for t, c, _ in parents], SAMPLE
+        found = probes.sample_matches(
+            table.name, column.name, [(t.name, c.name) for t, c, _ in parents], SAMPLE
         )
+        sampled, distinct, matches = found.sampled, found.distinct, found.matches
         if not sampled:
             continue
         best = _best(parents, matches, sampled, distinct, min_match)

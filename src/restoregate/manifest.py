@@ -17,7 +17,6 @@ from typing import Any
 
 from restoregate import __version__
 from restoregate.catalog import Catalog, Table
-from restoregate.engines.base import Backend, SequencePosition
 from restoregate.errors import CheckFailedToRun, UsageError
 from restoregate.probes import Probes
 from restoregate.report import _jsonable
@@ -51,7 +50,6 @@ def fingerprint(objects: dict[str, list[str]]) -> str:
 
 
 def take(
-    backend: Backend,
     probes: Probes,
     catalog: Catalog,
     scope: Scope,
@@ -61,38 +59,48 @@ def take(
     snapshot: str | None,
     taken_at: datetime,
 ) -> dict[str, Any]:
-    sections = inventory_sections(backend.inventory())
+    sections = inventory_sections(probes.inventory())
     return {
         "manifest_version": MANIFEST_VERSION,
         "tool": {"name": "restoregate", "version": __version__},
         "taken_at": taken_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "engine": catalog.server.engine,
         "database": catalog.server.database,
         "server_version": catalog.server.version.split()[0],
         "snapshot": snapshot,
         "row_counts": "exact" if exact else "estimated",
-        "tables": {str(t.name): {"rows": _rows(backend, t, exact)} for t in scope.tables},
-        "sequences": _sequences(backend, catalog, scope),
+        "tables": {str(t.name): {"rows": _rows(probes, t, exact)} for t in scope.tables},
+        "sequences": _sequences(probes, catalog, scope),
         "keys": _keys(probes, scope),
         **sections,
-        "privileges": _privileges(backend, scope, roles),
+        "privileges": _privileges(probes, scope, roles),
         "fingerprint": fingerprint(sections["objects"]),
     }
 
 
-def _rows(backend: Backend, table: Table, exact: bool) -> int | None:
+def _rows(probes: Probes, table: Table, exact: bool) -> int | None:
     if exact:
-        return backend.count_rows(table, None)
+        return probes.row_count(table.name)
     return round(table.estimated_rows) if table.estimated_rows >= 0 else None
 
 
-def _sequences(backend: Backend, catalog: Catalog, scope: Scope) -> dict[str, Any]:
+def _sequences(probes: Probes, catalog: Catalog, scope: Scope) -> dict[str, Any]:
     schemas = {t.name.schema for t in scope.tables}
     defs = [s for s in catalog.sequences.values() if s.name.schema in schemas]
     out: dict[str, Any] = {}
-    for name, position in sorted(backend.sequence_positions(defs).items()):
+    for name, position in sorted(probes.positions([s.name for s in defs]).items()):
         if isinstance(position, CheckFailedToRun):
             raise position
-        out[str(name)] = {"last_value": position.last_value, "is_called": position.is_called}
+        seq = catalog.sequences[name]
+        entry: dict[str, Any] = {
+            "last_value": position.last_value,
+            "next_value": position.next_value,
+        }
+        if seq.kind == "sequence" and position.next_value is not None:
+            entry["is_called"] = position.next_value != position.last_value
+        if seq.kind != "sequence":
+            entry["kind"] = seq.kind
+        out[str(name)] = entry
     return out
 
 
@@ -114,18 +122,18 @@ def _keys(probes: Probes, scope: Scope) -> list[dict[str, Any]]:
     return keys
 
 
-def _privileges(backend: Backend, scope: Scope, roles: list[str]) -> dict[str, Any]:
+def _privileges(probes: Probes, scope: Scope, roles: list[str]) -> dict[str, Any]:
     if not roles:
         return {}
-    existing = backend.existing_roles(roles)
+    existing = probes.roles_present(roles)
     missing_roles = [r for r in roles if r not in existing]
     if missing_roles:
         raise UsageError(f"--role {missing_roles[0]}: no such role in this cluster")
-    oids = [t.oid for t in scope.tables]
+    names = [t.name for t in scope.tables]
     schemas = sorted({t.name.schema for t in scope.tables})
     out: dict[str, Any] = {}
     for role in roles:
-        lacking = set(backend.missing_privileges(role, "tables", TABLE_PRIVILEGES, oids, schemas))
+        lacking = set(probes.missing_grants(role, "tables", TABLE_PRIVILEGES, names, schemas))
         out[role] = {
             str(t.name): [p for p in TABLE_PRIVILEGES if (str(t.name), p) not in lacking]
             for t in scope.tables
@@ -156,5 +164,8 @@ def read(path: Path) -> dict[str, Any]:
 
 
 def next_value(entry: dict[str, Any], increment: int) -> int:
-    position = SequencePosition(int(entry["last_value"]), bool(entry["is_called"]))
-    return position.last_value + increment if position.is_called else position.last_value
+    """What the sequence would hand out next when the manifest was taken."""
+    if entry.get("next_value") is not None:
+        return int(entry["next_value"])
+    last = int(entry["last_value"])
+    return last + increment if entry.get("is_called", True) else last

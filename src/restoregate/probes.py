@@ -1,30 +1,50 @@
-"""What checks ask of the database, asked once: a per-run cache over the backend.
+"""What checks ask of the database, asked once: the one probe layer over the engine.
 
-Both the sequences and the references check need each reference's orphan scan (the
-first for the largest orphaned key, the second for the counts). Asking through this
-cache means one anti-join per reference however many checks use it.
+Checks ask for typed requests (``engines/base.py``) through the methods here, never the
+engine itself. Every answer is cached by request, so the sequences and the references
+checks share each reference's orphan scan: one anti-join per reference however many
+checks use it. ``prefetch`` hands the engine a whole batch at once, which is where an
+engine combines queries (all sequence positions in one statement) or runs them on
+several workers sharing one snapshot.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, TypeVar, cast
 
 from restoregate.catalog import Catalog, Column, Feed, Reference, SequenceDef
-from restoregate.engines.base import Backend, FutureKeys, ReferenceStats, SequencePosition
+from restoregate.engines.base import (
+    Comparable,
+    DuplicateKeys,
+    Duplicates,
+    Engine,
+    Extensions,
+    FutureKeys,
+    HealthItem,
+    Inventory,
+    KeyRange,
+    MissingGrants,
+    Newest,
+    NullCounts,
+    OrphanScan,
+    QueryRows,
+    ReferenceStats,
+    Request,
+    RolesPresent,
+    RowCount,
+    SampleMatches,
+    SequencePosition,
+    SequencePositionOf,
+    UserQuery,
+    ValueSample,
+)
 from restoregate.errors import CheckFailedToRun
-from restoregate.names import QualifiedName
+from restoregate.names import ColumnSet, QualifiedName
 
 SAMPLE_SIZE = 20  # offending keys shown per reference (CONTRACT.md)
-
-
-def next_value(seq: SequenceDef, pos: SequencePosition) -> int | None:
-    """What ``nextval()`` would return now; None when the sequence is exhausted."""
-    candidate = pos.last_value + seq.increment if pos.is_called else pos.last_value
-    if seq.min_value <= candidate <= seq.max_value:
-        return candidate
-    if seq.cycle:
-        return seq.min_value if seq.ascending else seq.max_value
-    return None
+T = TypeVar("T")
 
 
 def last_usable(seq: SequenceDef, column: Column | None) -> int:
@@ -36,31 +56,71 @@ def last_usable(seq: SequenceDef, column: Column | None) -> int:
 
 
 class Probes:
-    def __init__(self, backend: Backend, catalog: Catalog, feeds: tuple[Feed, ...]) -> None:
-        self.backend = backend
+    def __init__(
+        self,
+        engine: Engine,
+        catalog: Catalog,
+        feeds: tuple[Feed, ...] | None = None,
+        answers: dict[Request[Any], Any] | None = None,
+    ) -> None:
+        self._engine = engine
         self.catalog = catalog
-        self.feeds = feeds
-        self._positions: dict[QualifiedName, SequencePosition | CheckFailedToRun] | None = None
-        self._ranges: dict[tuple[QualifiedName, str], tuple[Any, Any]] = {}
-        self._stats: dict[Reference, ReferenceStats] = {}
+        self.feeds = catalog.feeds if feeds is None else feeds
+        self._answers: dict[Request[Any], Any] = {} if answers is None else answers
 
-    def position(self, name: QualifiedName) -> SequencePosition:
-        if self._positions is None:
-            wanted = {f.sequence for f in self.feeds if f.sequence is not None}
-            defs = [self.catalog.sequences[n] for n in sorted(wanted)]
-            self._positions = self.backend.sequence_positions(defs)
-        found = self._positions.get(name)
-        if found is None:
-            raise CheckFailedToRun(f"the position of sequence {name} was not read")
+    def scoped(self, feeds: tuple[Feed, ...]) -> Probes:
+        """The same cache, judging only the feeds in scope."""
+        return Probes(self._engine, self.catalog, feeds, self._answers)
+
+    @property
+    def engine_name(self) -> str:
+        return self._engine.name
+
+    @property
+    def health_items(self) -> tuple[str, ...]:
+        return self._engine.health_items
+
+    def supports(self, request_type: type[Request[Any]]) -> bool:
+        return self._engine.answers(request_type)
+
+    # ----- the cache and the batch -----------------------------------------------------
+
+    def prefetch(self, requests: Iterable[Request[Any]]) -> None:
+        """Hand the engine every request not answered yet, as one batch."""
+        wanted = list(dict.fromkeys(r for r in requests if r not in self._answers))
+        if not wanted:
+            return
+        answers = self._engine.answer(wanted)
+        if len(answers) != len(wanted):
+            raise CheckFailedToRun(
+                f"the {self._engine.name} engine answered {len(answers)} of {len(wanted)} requests",
+                "please report this",
+            )
+        self._answers.update(zip(wanted, answers, strict=True))
+
+    def ask(self, request: Request[T]) -> T:
+        self.prefetch([request])
+        found = self._answers[request]
         if isinstance(found, CheckFailedToRun):
             raise found
-        return found
+        return cast("T", found)
+
+    # ----- what checks ask -------------------------------------------------------------
+
+    def position(self, name: QualifiedName) -> SequencePosition:
+        """A sequence's position; the first ask reads every fed sequence in one batch."""
+        fed = sorted({f.sequence for f in self.feeds if f.sequence is not None})
+        self.prefetch(SequencePositionOf(n) for n in fed)
+        return self.ask(SequencePositionOf(name))
+
+    def positions(
+        self, names: Sequence[QualifiedName]
+    ) -> dict[QualifiedName, SequencePosition | CheckFailedToRun]:
+        self.prefetch(SequencePositionOf(n) for n in names)
+        return {n: self._answers[SequencePositionOf(n)] for n in names}
 
     def column_range(self, table: QualifiedName, column: str) -> tuple[Any, Any]:
-        key = (table, column)
-        if key not in self._ranges:
-            self._ranges[key] = self.backend.column_range(self.catalog.tables[table], column)
-        return self._ranges[key]
+        return self.ask(KeyRange(table, column))
 
     def feeds_of(self, table: QualifiedName, column: str) -> list[Feed]:
         """The checkable sequences that hand out values for this column."""
@@ -70,25 +130,98 @@ class Probes:
             if f.table == table and f.column == column and f.sequence and not f.uncheckable
         ]
 
+    def sequence_labels(self, table: QualifiedName, column: str) -> list[str]:
+        """The sequences feeding the column, in the engine's words."""
+        sequences = self.catalog.sequences
+        return [sequences[f.sequence].label for f in self.feeds_of(table, column) if f.sequence]
+
+    def orphan_scan(self, ref: Reference) -> OrphanScan:
+        future: list[FutureKeys] = []
+        ranged: list[str] = []
+        for child_col, parent_col in zip(ref.child.columns, ref.parent.columns, strict=True):
+            feeds = self.feeds_of(ref.parent.table, parent_col)
+            if feeds:
+                ranged.append(child_col)
+            future.extend(self._future(feed, child_col) for feed in feeds)
+        return OrphanScan(ref, tuple(future), tuple(ranged), SAMPLE_SIZE)
+
+    def prefetch_references(self, refs: Iterable[Reference]) -> None:
+        """Every reference's orphan scan in one batch (positions are read first)."""
+        scans = []
+        for ref in refs:
+            try:
+                scans.append(self.orphan_scan(ref))
+            except CheckFailedToRun:
+                continue  # its sequence could not be read: that reference reports it
+        self.prefetch(scans)
+
     def reference_stats(self, ref: Reference) -> ReferenceStats:
-        if ref not in self._stats:
-            future: list[FutureKeys] = []
-            ranged: list[str] = []
-            pairs = zip(ref.child.columns, ref.parent.columns, strict=True)
-            for child_col, parent_col in pairs:
-                feeds = self.feeds_of(ref.parent.table, parent_col)
-                if feeds:
-                    ranged.append(child_col)
-                future.extend(self._future(feed, child_col) for feed in feeds)
-            self._stats[ref] = self.backend.reference_stats(ref, future, ranged, SAMPLE_SIZE)
-        return self._stats[ref]
+        return self.ask(self.orphan_scan(ref))
+
+    def null_counts(self, table: QualifiedName, columns: Sequence[str]) -> dict[str, int]:
+        return self.ask(NullCounts(table, tuple(columns)))
+
+    def row_count(self, table: QualifiedName, cap: int | None = None) -> int:
+        return self.ask(RowCount(table, cap))
+
+    def newest(self, table: QualifiedName, column: str) -> datetime | None:
+        return self.ask(Newest(table, column))
+
+    def duplicates(self, table: QualifiedName, expressions: Sequence[str]) -> Duplicates:
+        return self.ask(DuplicateKeys(table, tuple(expressions), SAMPLE_SIZE))
+
+    def query_rows(self, query: str, schemas: Sequence[str]) -> QueryRows:
+        return self.ask(UserQuery(query, SAMPLE_SIZE, tuple(schemas)))
+
+    def health(
+        self, item: str, tables: Sequence[QualifiedName], schemas: Sequence[str]
+    ) -> list[tuple[str, str]]:
+        return self.ask(HealthItem(item, tuple(tables), tuple(schemas)))
+
+    def extensions(self) -> dict[str, str]:
+        return self.ask(Extensions())
+
+    def inventory(self) -> list[tuple[str, str, str | None]]:
+        return self.ask(Inventory())
+
+    def roles_present(self, roles: Sequence[str]) -> set[str]:
+        return self.ask(RolesPresent(tuple(roles)))
+
+    def missing_grants(
+        self,
+        role: str,
+        kind: str,
+        privileges: Sequence[str],
+        objects: Sequence[QualifiedName],
+        schemas: Sequence[str],
+    ) -> list[tuple[str, str]]:
+        request = MissingGrants(role, kind, tuple(privileges), tuple(objects), tuple(schemas))
+        return self.ask(request)
+
+    def sample_matches(
+        self,
+        table: QualifiedName,
+        column: str,
+        parents: Sequence[tuple[QualifiedName, str]],
+        sample: int,
+    ) -> SampleMatches:
+        return self.ask(ValueSample(table, column, tuple(parents), sample))
+
+    def comparable(self, pairs: Sequence[tuple[Reference, str, str]]) -> list[bool]:
+        """Per (reference, child column, parent column): can the two be joined?"""
+        requests = [
+            Comparable(ColumnSet(ref.child.table, (c,)), ColumnSet(ref.parent.table, (p,)))
+            for ref, c, p in pairs
+        ]
+        self.prefetch(requests)
+        return [self.ask(r) for r in requests]
 
     def _future(self, feed: Feed, child_column: str) -> FutureKeys:
         assert feed.sequence is not None
         seq = self.catalog.sequences[feed.sequence]
         column = self.catalog.tables[feed.table].column(feed.column)
         last = last_usable(seq, column)
-        first = next_value(seq, self.position(seq.name))
+        first = self.position(seq.name).next_value
         restart = (seq.min_value if seq.ascending else seq.max_value) if seq.cycle else None
         if first is None:  # exhausted: make the range empty
             first = last + seq.increment

@@ -8,12 +8,12 @@ closest real name as a suggestion.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from restoregate.catalog import Catalog, Column, Feed, Reference, Table
-from restoregate.engines.base import Backend
 from restoregate.errors import NothingToJudge, RulesError
 from restoregate.names import ColumnSet
+from restoregate.probes import Probes
 from restoregate.rules.ruleset import LogicalReference, Position, RuleSet
 
 
@@ -25,11 +25,11 @@ class Scope:
     partitions: tuple[Table, ...] = ()  # judged through their parents, listed for the catalog
 
 
-def resolve_scope(catalog: Catalog, rules: RuleSet, backend: Backend) -> Scope:
+def resolve_scope(catalog: Catalog, rules: RuleSet, probes: Probes) -> Scope:
     tables = tuple(t for t in catalog.tables.values() if not t.partition and rules.in_scope(t.name))
     if not tables:
         raise NothingToJudge(_nothing_message(catalog, rules), _nothing_hint(catalog, rules))
-    logical = _logical_references(catalog, rules, backend)
+    logical = _logical_references(catalog, rules, probes)
     declared = [
         fk
         for fk in catalog.foreign_keys
@@ -56,36 +56,28 @@ def _nothing_hint(catalog: Catalog, rules: RuleSet) -> str:
     return f"is --dsn pointing at the right database? Schemas with tables: {', '.join(schemas)}"
 
 
-def _logical_references(catalog: Catalog, rules: RuleSet, backend: Backend) -> list[Reference]:
+def _logical_references(catalog: Catalog, rules: RuleSet, probes: Probes) -> list[Reference]:
+    """The rules' references, each column pair comparable (the engine decides how)."""
     refs = [_resolve(catalog, rules, ref) for ref in rules.references]
     if not refs:
         return []
     pairs = [
-        (_column(catalog, ref.child, c).type_oid, _column(catalog, ref.parent, p).type_oid)
-        for ref in refs
+        (ref, c, p, source)
+        for ref, source in zip(refs, rules.references, strict=True)
         for c, p in zip(ref.child.columns, ref.parent.columns, strict=True)
     ]
-    operators = iter(backend.equality_operators(pairs))
-    resolved = []
-    for ref, source in zip(refs, rules.references, strict=True):
-        ops = []
-        for c, p in zip(ref.child.columns, ref.parent.columns, strict=True):
-            op = next(operators)
-            if op is None:
-                op = _fallback_operator(catalog, ref, c, p, source)
-            ops.append(op)
-        resolved.append(replace(ref, operators=tuple(ops)))
-    return resolved
+    verdicts = probes.comparable([(ref, c, p) for ref, c, p, _ in pairs])
+    for (ref, c, p, source), comparable in zip(pairs, verdicts, strict=True):
+        if not comparable:
+            raise _incomparable(catalog, ref, c, p, source)
+    return refs
 
 
-def _fallback_operator(
+def _incomparable(
     catalog: Catalog, ref: Reference, child: str, parent: str, source: LogicalReference
-) -> tuple[str, str]:
-    """No exact operator: numbers of different types still compare in pg_catalog."""
+) -> RulesError:
     c, p = _column(catalog, ref.child, child), _column(catalog, ref.parent, parent)
-    if c.numeric and p.numeric:
-        return ("pg_catalog", "=")
-    raise _error(
+    return _error(
         source.position,
         f"{ref.child.table.column(child)} ({c.type_name}) cannot be compared with "
         f"{ref.parent.table.column(parent)} ({p.type_name})",

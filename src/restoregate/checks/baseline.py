@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from restoregate import manifest as manifests
 from restoregate.context import CheckContext, Outcome
+from restoregate.engines.base import Inventory, KeyRange, Request, RowCount, SequencePositionOf
 from restoregate.errors import CheckFailedToRun
 from restoregate.names import NameError_, parse_table
 from restoregate.report import Violation, number
@@ -54,6 +55,12 @@ class Baseline:
     """
 
     name: ClassVar[str] = "baseline"
+    needs: ClassVar[tuple[type[Request[Any]], ...]] = (
+        Inventory,
+        RowCount,
+        KeyRange,
+        SequencePositionOf,
+    )
 
     @dataclass(frozen=True)
     class Params:
@@ -71,7 +78,7 @@ class Baseline:
         )
         if source is None:
             raise CheckFailedToRun("no baseline manifest", "pass --baseline FILE")
-        restored = manifests.inventory_sections(ctx.probes.backend.inventory())
+        restored = manifests.inventory_sections(ctx.probes.inventory())
         found: list[Violation] = _objects(source, restored) + _extensions(source, restored)
         found += _sequences(ctx, source) + _keys(ctx, source)
         found += _rows(ctx, source, params.row_count_tolerance)
@@ -116,14 +123,16 @@ def _sequences(ctx: CheckContext, source: dict[str, Any]) -> list[Violation]:
         for text, entry in source.get("sequences", {}).items()
         if (seq := ctx.catalog.sequences.get(_name(text))) is not None
     ]
-    positions = ctx.probes.backend.sequence_positions([seq for _, _, seq in present])
+    positions = ctx.probes.positions([seq.name for _, _, seq in present])
     found: list[Violation] = []
     for text, entry, seq in present:
         position = positions[seq.name]
         if isinstance(position, CheckFailedToRun):
             raise position
         was = manifests.next_value(entry, seq.increment)
-        now = position.last_value + seq.increment if position.is_called else position.last_value
+        now = position.next_value
+        if now is None:  # exhausted: at the end of its range, not behind
+            continue
         if (now < was) if seq.ascending else (now > was):
             found.append(
                 Drift(
@@ -173,7 +182,7 @@ def _rows(ctx: CheckContext, source: dict[str, Any], tolerance: float | None) ->
         wanted = entry.get("rows")
         if table is None or wanted is None:
             continue
-        rows = ctx.probes.backend.count_rows(table, None)
+        rows = ctx.probes.row_count(table.name)
         if abs(rows - wanted) > allowed * wanted:
             found.append(
                 Drift("rows", text, wanted, rows, f"row count differs by more than {allowed:.0%}")

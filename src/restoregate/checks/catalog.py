@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from restoregate.catalog import Table
 from restoregate.context import CheckContext, Outcome
+from restoregate.engines.base import HealthItem, Request
 from restoregate.errors import CheckFailedToRun
+from restoregate.names import QualifiedName
 from restoregate.report import Violation
 from restoregate.rules.ruleset import TableFilter
 
@@ -79,6 +81,7 @@ class Catalog:
     """
 
     name: ClassVar[str] = "catalog"
+    needs: ClassVar[tuple[type[Request[Any]], ...]] = (HealthItem,)
 
     @dataclass(frozen=True)
     class Params:
@@ -103,16 +106,16 @@ class Catalog:
     def run(self, ctx: CheckContext, params: Params) -> Outcome:
         tables = [t for t in ctx.scope.tables if params.tables(t.name)]
         partitions = [t for t in ctx.scope.partitions if params.tables(t.name)]
-        oids = [t.oid for t in tables + partitions]
+        names = [t.name for t in tables + partitions]
         schemas = sorted({t.name.schema for t in tables})
         found: list[Violation] = []
         advisories: list[Violation] = []
         errors: list[CheckFailedToRun] = []
         for item in ITEMS:
-            if not getattr(params, item):
+            if not getattr(params, item) or item not in ctx.probes.health_items:
                 continue
             try:
-                rows = self._item(ctx, item, oids, schemas, tables)
+                rows = self._item(ctx, item, names, schemas, tables)
             except CheckFailedToRun as exc:
                 errors.append(exc)
                 continue
@@ -130,11 +133,15 @@ class Catalog:
 
     @staticmethod
     def _item(
-        ctx: CheckContext, item: str, oids: list[int], schemas: list[str], tables: list[Table]
+        ctx: CheckContext,
+        item: str,
+        names: list[QualifiedName],
+        schemas: list[str],
+        tables: list[Table],
     ) -> list[tuple[str, str]]:
         if item == "unlogged":
             return _unlogged(ctx, tables)
-        return ctx.probes.backend.health(item, oids, schemas)
+        return ctx.probes.health(item, names, schemas)
 
 
 def _unlogged(ctx: CheckContext, tables: list[Table]) -> list[tuple[str, str]]:
@@ -153,7 +160,7 @@ def _unlogged(ctx: CheckContext, tables: list[Table]) -> list[tuple[str, str]]:
 
 
 def _extensions(ctx: CheckContext, requirements: tuple[str, ...]) -> list[Violation]:
-    installed = ctx.probes.backend.extensions()
+    installed = ctx.probes.extensions()
     found: list[Violation] = []
     for requirement in requirements:
         match = _REQUIREMENT.match(requirement)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta, timezone
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from restoregate.catalog import Catalog
 from restoregate.checks._tables import (
@@ -15,6 +15,7 @@ from restoregate.checks._tables import (
     table_name,
 )
 from restoregate.context import CheckContext, Outcome
+from restoregate.engines.base import Newest, Request
 from restoregate.names import QualifiedName
 from restoregate.report import Violation
 from restoregate.rules.ruleset import RuleSet
@@ -63,6 +64,7 @@ class Freshness:
     """
 
     name: ClassVar[str] = "freshness"
+    needs: ClassVar[tuple[type[Request[Any]], ...]] = (Newest,)
 
     @dataclass(frozen=True)
     class Params:
@@ -89,7 +91,7 @@ class Freshness:
 
     def run(self, ctx: CheckContext, params: Params) -> Outcome:
         table = ctx.catalog.tables[params.parsed]
-        newest = ctx.probes.backend.newest(table, params.column_name)
+        newest = ctx.probes.newest(table.name, params.column_name)
         reference = ctx.restore_point or ctx.now
         kind = "restore point" if ctx.restore_point else "now"
         column = table.name.column(params.column_name)

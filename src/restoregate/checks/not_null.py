@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from restoregate.catalog import Catalog
 from restoregate.checks._tables import column_names, find_columns, find_table, table_name
 from restoregate.context import CheckContext, Outcome
+from restoregate.engines.base import NullCounts, Request
 from restoregate.names import QualifiedName
 from restoregate.report import Violation
 from restoregate.rules.ruleset import RuleSet
@@ -36,6 +37,7 @@ class NotNull:
     """
 
     name: ClassVar[str] = "not_null"
+    needs: ClassVar[tuple[type[Request[Any]], ...]] = (NullCounts,)
 
     @dataclass(frozen=True)
     class Params:
@@ -54,7 +56,7 @@ class NotNull:
 
     def run(self, ctx: CheckContext, params: Params) -> Outcome:
         table = ctx.catalog.tables[params.parsed]
-        counts = ctx.probes.backend.count_nulls(table, params.names)
+        counts = ctx.probes.null_counts(table.name, params.names)
         found: list[Violation] = [
             Nulls(str(table.name), column, rows) for column, rows in counts.items() if rows
         ]

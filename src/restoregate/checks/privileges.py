@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from restoregate.context import CheckContext, Outcome
+from restoregate.engines.base import MissingGrants, Request, RolesPresent
 from restoregate.errors import CheckFailedToRun
 from restoregate.report import Violation
 from restoregate.rules.ruleset import TableFilter
@@ -102,6 +103,10 @@ class Privileges:
     """
 
     name: ClassVar[str] = "privileges"
+    needs: ClassVar[tuple[type[Request[Any]], ...]] = (
+        RolesPresent,
+        MissingGrants,
+    )
 
     @dataclass(frozen=True)
     class Params:
@@ -113,24 +118,23 @@ class Privileges:
             object.__setattr__(self, "wanted", _parse_roles(self.roles))
 
     def run(self, ctx: CheckContext, params: Params) -> Outcome:
-        backend = ctx.probes.backend
         tables = [t for t in ctx.scope.tables if params.tables(t.name)]
         fed = {f.sequence for f in ctx.scope.feeds if f.sequence and params.tables(f.table)}
         targets = {
-            "tables": [t.oid for t in tables],
-            "sequences": [ctx.catalog.sequences[n].oid for n in sorted(fed)],
+            "tables": [t.name for t in tables],
+            "sequences": sorted(fed),
         }
         schemas = sorted({t.name.schema for t in tables})
         found: list[Violation] = []
         errors: list[CheckFailedToRun] = []
-        existing = backend.existing_roles(list(params.wanted))
+        existing = ctx.probes.roles_present(list(params.wanted))
         for role, wants in params.wanted.items():
             if role not in existing:
                 found.append(RoleMissing(role))
                 continue
             for kind, privileges in wants.items():
                 try:
-                    missing = backend.missing_privileges(
+                    missing = ctx.probes.missing_grants(
                         role, kind, privileges, targets.get(kind, []), schemas
                     )
                 except CheckFailedToRun as exc:

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from restoregate.catalog import Reference
 from restoregate.context import CheckContext, Outcome
+from restoregate.engines.base import OrphanScan, Request
 from restoregate.errors import CheckFailedToRun
 from restoregate.report import Violation
 from restoregate.rules.ruleset import TableFilter
@@ -77,6 +78,7 @@ class References:
     """
 
     name: ClassVar[str] = "references"
+    needs: ClassVar[tuple[type[Request[Any]], ...]] = (OrphanScan,)
 
     @dataclass(frozen=True)
     class Params:
@@ -103,9 +105,9 @@ def _judge(ctx: CheckContext, ref: Reference) -> Orphans | None:
     if not stats.orphans:
         return None
     sequences = [
-        str(f.sequence)
+        label
         for col in ref.parent.columns
-        for f in ctx.probes.feeds_of(ref.parent.table, col)
+        for label in ctx.probes.sequence_labels(ref.parent.table, col)
     ]
     return Orphans(
         declared=ref.declared,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from restoregate.catalog import Catalog
 from restoregate.checks._tables import find_table, table_name
 from restoregate.context import CheckContext, Outcome
+from restoregate.engines.base import Request
+from restoregate.engines.base import RowCount as RowCountRequest
 from restoregate.names import QualifiedName
 from restoregate.report import Violation
 from restoregate.rules.ruleset import RuleSet
@@ -48,6 +50,7 @@ class RowCountCheck:
     """
 
     name: ClassVar[str] = "row_count"
+    needs: ClassVar[tuple[type[Request[Any]], ...]] = (RowCountRequest,)
 
     @dataclass(frozen=True)
     class Params:
@@ -72,7 +75,7 @@ class RowCountCheck:
     def run(self, ctx: CheckContext, params: Params) -> Outcome:
         table = ctx.catalog.tables[params.parsed]
         cap = params.max + 1 if params.max is not None else params.min
-        rows = ctx.probes.backend.count_rows(table, cap)
+        rows = ctx.probes.row_count(table.name, cap)
         too_few = params.min is not None and rows < params.min
         too_many = params.max is not None and rows > params.max
         if not (too_few or too_many):

@@ -7,8 +7,9 @@ from typing import Any, ClassVar
 
 from restoregate.catalog import Feed, SequenceDef
 from restoregate.context import CheckContext, Outcome
+from restoregate.engines.base import KeyRange, OrphanScan, Request, SequencePositionOf
 from restoregate.errors import CheckFailedToRun
-from restoregate.probes import last_usable, next_value
+from restoregate.probes import last_usable
 from restoregate.report import Unchecked, Violation, number
 from restoregate.rules.ruleset import TableFilter
 
@@ -115,6 +116,11 @@ class Sequences:
     """
 
     name: ClassVar[str] = "sequences"
+    needs: ClassVar[tuple[type[Request[Any]], ...]] = (
+        SequencePositionOf,
+        KeyRange,
+        OrphanScan,
+    )
 
     @dataclass(frozen=True)
     class Params:
@@ -155,7 +161,7 @@ class Sequences:
                 violations.append(found)
             column = ctx.catalog.tables[feed.table].column(feed.column)
             if seq.cycle and column is not None and column.key:
-                advisories.append(SequenceCycles(str(seq.name), feed.column_text))
+                advisories.append(SequenceCycles(seq.label, feed.column_text))
         message = _message(checked, violations, len(unchecked))
         outcome = Outcome(message, violations, unchecked, errors, advisories)
         outcome.unchecked_fails = params.unchecked == "fail"
@@ -165,15 +171,15 @@ class Sequences:
 def _judge(ctx: CheckContext, feed: Feed, seq: SequenceDef) -> Violation | None:
     column = ctx.catalog.tables[feed.table].column(feed.column)
     position = ctx.probes.position(seq.name)
-    upcoming = next_value(seq, position)
+    upcoming = position.next_value
     limit = last_usable(seq, column)
     if upcoming is None or _beyond(seq, upcoming, limit):
-        return SequenceExhausted(str(seq.name), feed.column_text, position.last_value, limit)
+        return SequenceExhausted(seq.label, feed.column_text, position.last_value, limit)
     extreme, source = _extreme_key(ctx, feed, seq)
     if extreme is None or _beyond(seq, upcoming, extreme):
         return None
     return SequenceBehind(
-        sequence=str(seq.name),
+        sequence=seq.label,
         column=feed.column_text,
         next_value=upcoming,
         max_value=extreme,
@@ -190,7 +196,7 @@ def _headroom(
     if headroom is None:
         return None
     column = ctx.catalog.tables[feed.table].column(feed.column)
-    upcoming = next_value(seq, ctx.probes.position(seq.name))
+    upcoming = ctx.probes.position(seq.name).next_value
     limit = last_usable(seq, column)
     start = seq.min_value if seq.ascending else seq.max_value
     if upcoming is None or limit == start:
@@ -198,7 +204,7 @@ def _headroom(
     used = (upcoming - start) / (limit - start)
     if used <= headroom:
         return None
-    return SequenceHeadroom(str(seq.name), feed.column_text, upcoming, limit, used, headroom)
+    return SequenceHeadroom(seq.label, feed.column_text, upcoming, limit, used, headroom)
 
 
 def _beyond(seq: SequenceDef, value: Any, than: Any) -> bool:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from restoregate.context import CheckContext, Outcome
-from restoregate.probes import SAMPLE_SIZE
+from restoregate.engines.base import Request, UserQuery
 from restoregate.report import Violation
 from restoregate.sqlcheck import check_query
 
@@ -46,6 +46,7 @@ class Sql:
     """
 
     name: ClassVar[str] = "sql"
+    needs: ClassVar[tuple[type[Request[Any]], ...]] = (UserQuery,)
 
     @dataclass(frozen=True)
     class Params:
@@ -60,7 +61,7 @@ class Sql:
 
     def run(self, ctx: CheckContext, params: Params) -> Outcome:
         schemas = sorted({t.name.schema for t in ctx.scope.tables}, key=_public_first)
-        found = ctx.probes.backend.query_rows(params.query, SAMPLE_SIZE, schemas)
+        found = ctx.probes.query_rows(params.query, schemas)
         if found.count <= params.max_rows:
             return Outcome(f"the query returned {found.count:,} rows")
         sample = [dict(zip(found.columns, row, strict=True)) for row in found.sample]

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from restoregate.context import CheckContext, Outcome
+from restoregate.engines.base import OrphanScan, Request, ValueSample
 from restoregate.errors import CheckFailedToRun
 from restoregate.inference import infer
 from restoregate.report import Violation
@@ -52,6 +53,10 @@ class SuspectedReferences:
     """
 
     name: ClassVar[str] = "suspected_references"
+    needs: ClassVar[tuple[type[Request[Any]], ...]] = (
+        ValueSample,
+        OrphanScan,
+    )
 
     @dataclass(frozen=True)
     class Params:
@@ -63,9 +68,7 @@ class SuspectedReferences:
                 raise ValueError(f"min_match must be above 0 and at most 1, not {self.min_match}")
 
     def run(self, ctx: CheckContext, params: Params) -> Outcome:
-        suspects = infer(
-            ctx.catalog, ctx.scope, ctx.probes.backend, params.min_match, params.tables
-        )
+        suspects = infer(ctx.catalog, ctx.scope, ctx.probes, params.min_match, params.tables)
         found: list[Violation] = []
         errors: list[CheckFailedToRun] = []
         for suspect in suspects:
@@ -76,12 +79,8 @@ class SuspectedReferences:
                 continue
             if not stats.orphans:
                 continue
-            sequences = [
-                str(f.sequence)
-                for f in ctx.probes.feeds_of(
-                    suspect.reference.parent.table, suspect.reference.parent.columns[0]
-                )
-            ]
+            parent = suspect.reference.parent
+            sequences = ctx.probes.sequence_labels(parent.table, parent.columns[0])
             found.append(
                 SuspectedOrphans(
                     str(suspect.reference),

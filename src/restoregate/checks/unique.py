@@ -8,8 +8,8 @@ from typing import Any, ClassVar
 from restoregate.catalog import Catalog
 from restoregate.checks._tables import find_columns, find_table, table_name
 from restoregate.context import CheckContext, Outcome
+from restoregate.engines.base import DuplicateKeys, Request
 from restoregate.names import QualifiedName
-from restoregate.probes import SAMPLE_SIZE
 from restoregate.report import Violation
 from restoregate.rules.ruleset import RuleSet
 from restoregate.sqlcheck import check_expression
@@ -53,6 +53,7 @@ class Unique:
     """
 
     name: ClassVar[str] = "unique"
+    needs: ClassVar[tuple[type[Request[Any]], ...]] = (DuplicateKeys,)
 
     @dataclass(frozen=True)
     class Params:
@@ -78,7 +79,7 @@ class Unique:
 
     def run(self, ctx: CheckContext, params: Params) -> Outcome:
         table = ctx.catalog.tables[params.parsed]
-        found = ctx.probes.backend.duplicates(table, params.expressions, SAMPLE_SIZE)
+        found = ctx.probes.duplicates(table.name, params.expressions)
         label = ", ".join(params.columns)
         if not found.groups:
             return Outcome(f"({label}) is unique in {table.name}")

@@ -1,26 +1,48 @@
 """The one small interface between the checks and a database engine.
 
-Checks never see SQL. They ask a ``Backend`` for the catalog and for a handful of
-aggregate probes, each of which the backend answers with one query pushed into the
-database. A MySQL or SQLite backend implements the same five methods.
+Checks never see SQL or an engine. They ask the probe layer (``probes.py``) for what
+they need as small typed *requests* (a key range, an orphan scan, NULL counts, ...);
+the probe layer caches them and hands the engine a *batch*, which the engine answers
+as it sees fit (PostgreSQL groups sequence reads into one statement; an engine may
+combine several requests on one table into one scan, or spread them over workers that
+share one snapshot). Each answer is the request's answer type or a ``CheckFailedToRun``
+in the same position: one failing probe fails its rule, not the batch.
+
+An engine is a package under ``engines/`` whose module satisfies ``EngineModule`` and
+is listed in the registry (``engines/__init__.py``). Its ``Engine`` object answers the
+requests it supports; everything else gets the shared default, ``unsupported``, which
+fails closed with the engine's name (pre-commit's ``lang_base`` style).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
-from restoregate.catalog import Catalog, Reference, SequenceDef, Table
+from restoregate.catalog import Catalog, Reference
 from restoregate.errors import CheckFailedToRun
-from restoregate.names import QualifiedName
+from restoregate.names import ColumnSet, QualifiedName
+from restoregate.settings import SessionSettings
+
+T = TypeVar("T")
+
+
+# ----- answers ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class SequencePosition:
+    """Where a sequence (or counter) stands: what the next insert gets.
+
+    ``next_value`` None: exhausted, nothing is left to hand out. ``last_value`` is the last
+    value handed out (the start value before any), as the engine reports it.
+    """
+
+    next_value: int | None
     last_value: int
-    is_called: bool
 
 
 @dataclass(frozen=True)
@@ -64,56 +86,217 @@ class QueryRows:
     sample: list[tuple[Any, ...]]
 
 
-class Backend(Protocol):
+@dataclass(frozen=True)
+class SampleMatches:
+    sampled: int  # values sampled
+    distinct: int  # distinct values among them
+    matches: list[int]  # per parent: sampled values that parent's key holds
+
+
+# ----- requests: frozen, hashable (the probe layer caches by value) ----------------------
+
+
+@dataclass(frozen=True)
+class Request(Generic[T]):
+    """One thing a check needs from the database; ``T`` is the answer's type."""
+
+    kind: ClassVar[str]  # the engine method that answers it: ``answer_<kind>``
+    what: ClassVar[str]  # for messages: "reading key ranges"
+
+
+@dataclass(frozen=True)
+class SequencePositionOf(Request[SequencePosition]):
+    kind: ClassVar[str] = "sequence_position"
+    what: ClassVar[str] = "reading sequence positions"
+    sequence: QualifiedName
+
+
+@dataclass(frozen=True)
+class KeyRange(Request[tuple[Any, Any]]):
+    kind: ClassVar[str] = "key_range"
+    what: ClassVar[str] = "reading key ranges"
+    table: QualifiedName
+    column: str
+
+
+@dataclass(frozen=True)
+class OrphanScan(Request[ReferenceStats]):
+    kind: ClassVar[str] = "orphan_scan"
+    what: ClassVar[str] = "scanning for orphans"
+    reference: Reference
+    future: tuple[FutureKeys, ...]
+    range_columns: tuple[str, ...]
+    sample: int
+
+
+@dataclass(frozen=True)
+class NullCounts(Request[dict[str, int]]):
+    kind: ClassVar[str] = "null_counts"
+    what: ClassVar[str] = "counting NULLs"
+    table: QualifiedName
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RowCount(Request[int]):
+    """Exact below ``cap``; an engine may stop reading at ``cap`` rows."""
+
+    kind: ClassVar[str] = "row_count"
+    what: ClassVar[str] = "counting rows"
+    table: QualifiedName
+    cap: int | None
+
+
+@dataclass(frozen=True)
+class Newest(Request[datetime | None]):
+    kind: ClassVar[str] = "newest"
+    what: ClassVar[str] = "reading the newest timestamp"
+    table: QualifiedName
+    column: str
+
+
+@dataclass(frozen=True)
+class DuplicateKeys(Request[Duplicates]):
+    kind: ClassVar[str] = "duplicate_keys"
+    what: ClassVar[str] = "looking for duplicate keys"
+    table: QualifiedName
+    expressions: tuple[str, ...]  # validated by sqlcheck in the engine's dialect
+    sample: int
+
+
+@dataclass(frozen=True)
+class UserQuery(Request[QueryRows]):
+    kind: ClassVar[str] = "user_query"
+    what: ClassVar[str] = "running a rule's query"
+    query: str  # validated by sqlcheck in the engine's dialect
+    sample: int
+    schemas: tuple[str, ...]  # where its unqualified names resolve, first first
+
+
+@dataclass(frozen=True)
+class HealthItem(Request[list[tuple[str, str]]]):
+    """One structural-health item: (object, problem) rows, ready to report."""
+
+    kind: ClassVar[str] = "health_item"
+    what: ClassVar[str] = "checking the catalog"
+    item: str
+    tables: tuple[QualifiedName, ...]
+    schemas: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Extensions(Request[dict[str, str]]):
+    kind: ClassVar[str] = "extensions"
+    what: ClassVar[str] = "reading extensions"
+
+
+@dataclass(frozen=True)
+class ValueSample(Request[SampleMatches]):
+    kind: ClassVar[str] = "value_sample"
+    what: ClassVar[str] = "sampling a column"
+    table: QualifiedName
+    column: str
+    parents: tuple[tuple[QualifiedName, str], ...]
+    sample: int
+
+
+@dataclass(frozen=True)
+class Inventory(Request[list[tuple[str, str, str | None]]]):
+    """Every restorable object as (kind, identity, detail)."""
+
+    kind: ClassVar[str] = "inventory"
+    what: ClassVar[str] = "taking the object inventory"
+
+
+@dataclass(frozen=True)
+class RolesPresent(Request[set[str]]):
+    kind: ClassVar[str] = "roles_present"
+    what: ClassVar[str] = "looking up roles"
+    roles: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MissingGrants(Request[list[tuple[str, str]]]):
+    """(object, privilege) pairs ``role`` lacks on ``kind`` (tables, sequences, schemas)."""
+
+    kind: ClassVar[str] = "missing_grants"
+    what: ClassVar[str] = "checking privileges"
+    role: str
+    object_kind: str
+    privileges: tuple[str, ...]
+    objects: tuple[QualifiedName, ...]
+    schemas: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Comparable(Request[bool]):
+    """Whether a logical reference's child column can be joined to its parent column."""
+
+    kind: ClassVar[str] = "comparable"
+    what: ClassVar[str] = "comparing column types"
+    child: ColumnSet
+    parent: ColumnSet
+
+
+# ----- the engine ------------------------------------------------------------------------
+
+Answer = Any  # the request's ``T``, or a CheckFailedToRun
+
+
+class Engine(Protocol):
+    """A connection holding one read-only snapshot, answering batches of requests."""
+
+    name: str  # as reports say it: postgresql, mysql, mariadb, sqlite
+    health_items: tuple[str, ...]  # the catalog check's items this engine can judge
+
+    @property
+    def target(self) -> str: ...  # where we are connected, without a password
+
     def catalog(self) -> Catalog: ...
 
-    def sequence_positions(
-        self, sequences: list[SequenceDef]
-    ) -> dict[QualifiedName, SequencePosition | CheckFailedToRun]: ...
+    def answers(self, request_type: type[Request[Any]]) -> bool: ...
 
-    def equality_operators(self, pairs: list[tuple[int, int]]) -> list[tuple[str, str] | None]: ...
+    def answer(self, requests: Sequence[Request[Any]]) -> list[Answer]: ...
 
-    def column_range(self, table: Table, column: str) -> tuple[Any, Any]: ...
 
-    def reference_stats(
-        self,
-        ref: Reference,
-        future: list[FutureKeys],
-        range_columns: Sequence[str],
-        sample_size: int,
-    ) -> ReferenceStats: ...
+class EngineModule(Protocol):
+    """What ``engines/NAME/__init__.py`` provides at top level."""
 
-    def count_nulls(self, table: Table, columns: Sequence[str]) -> dict[str, int]: ...
+    def open_engine(
+        self, dsn: str | None, settings: SessionSettings, snapshot: str | None = None
+    ) -> AbstractContextManager[Engine]: ...
 
-    def count_rows(self, table: Table, cap: int | None) -> int: ...
+    def describe_dsn(self, dsn: str | None) -> str: ...  # the DSN without its password
 
-    def newest(self, table: Table, column: str) -> datetime | None: ...
 
-    def duplicates(self, table: Table, expressions: Sequence[str], sample: int) -> Duplicates: ...
+def unsupported(engine: str, request: Request[Any]) -> CheckFailedToRun:
+    """The shared default for a request an engine cannot answer: fail closed, say where."""
+    return CheckFailedToRun(
+        f"{request.what}: not supported on {engine}",
+        f"skip this rule on {engine} (--skip), or check this database with another tool",
+    )
 
-    def query_rows(self, query: str, sample: int, schemas: Sequence[str]) -> QueryRows: ...
 
-    def health(
-        self, item: str, table_oids: Sequence[int], schemas: Sequence[str]
-    ) -> list[tuple[str, str]]: ...
+class Answerer:
+    """Shared defaults: answer each request with ``answer_<kind>``, or ``unsupported``.
 
-    def extensions(self) -> dict[str, str]: ...
+    Engines inherit this and override ``answer`` where a batch can be answered better than
+    one request at a time (the PostgreSQL engine reads all sequence positions in one go).
+    """
 
-    def sample_matches(
-        self, table: Table, column: str, parents: Sequence[tuple[Table, str]], sample: int
-    ) -> tuple[int, int, list[int]]: ...
+    name: str = "this engine"
 
-    def inventory(self) -> list[tuple[str, str, str | None]]: ...
+    def answers(self, request_type: type[Request[Any]]) -> bool:
+        return callable(getattr(self, f"answer_{request_type.kind}", None))
 
-    def existing_roles(self, roles: Sequence[str]) -> set[str]: ...
+    def answer(self, requests: Sequence[Request[Any]]) -> list[Answer]:
+        return [self.answer_one(request) for request in requests]
 
-    def missing_privileges(
-        self,
-        role: str,
-        kind: str,
-        privileges: Sequence[str],
-        oids: Sequence[int],
-        schemas: Sequence[str],
-    ) -> list[tuple[str, str]]: ...
-
-    def close(self) -> None: ...
+    def answer_one(self, request: Request[Any]) -> Answer:
+        handler: Callable[[Any], Any] | None = getattr(self, f"answer_{request.kind}", None)
+        if handler is None:
+            return unsupported(self.name, request)
+        try:
+            return handler(request)
+        except CheckFailedToRun as exc:
+            return exc

@@ -82,6 +82,7 @@ class Report:
     started_at: str  # ISO 8601, UTC, "Z"
     duration_s: float
     rules: list[RuleResult]
+    engine: str | None = None  # postgresql, mysql, mariadb, sqlite
 
     @property
     def passed(self) -> bool:
@@ -100,7 +101,11 @@ class Report:
         return {
             "schema_version": SCHEMA_VERSION,
             "tool": {"name": "restoregate", "version": self.tool_version},
-            "database": {"dsn": self.dsn, "server_version": self.server_version},
+            "database": {
+                "dsn": self.dsn,
+                "server_version": self.server_version,
+                "engine": self.engine,
+            },
             "started_at": self.started_at,
             "duration_s": round(self.duration_s, 3),
             "passed": self.passed,

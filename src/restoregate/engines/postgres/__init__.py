@@ -1,1 +1,6 @@
-"""The PostgreSQL backend: the only package that knows SQL and psycopg."""
+"""The PostgreSQL engine: the only package that knows psycopg and PostgreSQL's SQL."""
+
+from restoregate.engines.postgres.probes import open_engine
+from restoregate.engines.postgres.session import describe_dsn
+
+__all__ = ["describe_dsn", "open_engine"]

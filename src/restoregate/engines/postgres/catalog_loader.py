@@ -1,9 +1,14 @@
-"""Reading the catalog into the engine-neutral model, in a constant number of queries."""
+"""Reading the catalog into the engine-neutral model, in a constant number of queries.
+
+The model holds names only; what PostgreSQL needs to probe (OIDs, type OIDs, heap pages,
+a foreign key's equality operators) stays here, in ``Handles``, keyed by those names.
+"""
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
@@ -37,14 +42,34 @@ def _fetch(conn: psycopg.Connection[Any], name: str, params: Row | None = None) 
         return cur.fetchall()
 
 
-def load_catalog(conn: psycopg.Connection[Any]) -> Catalog:
+INTEGER_BITS = {"smallint": 16, "integer": 32, "bigint": 64}
+Operator = tuple[str, str]  # (schema, name) of an equality operator
+
+
+@dataclass
+class Handles:
+    """PostgreSQL's own identifiers for what the model names."""
+
+    table_oids: dict[QualifiedName, int] = field(default_factory=dict)
+    sequence_oids: dict[QualifiedName, int] = field(default_factory=dict)
+    type_oids: dict[tuple[QualifiedName, str], int] = field(default_factory=dict)
+    pages: dict[QualifiedName, int] = field(default_factory=dict)
+    # per declared FK (child columns, constraint name): one operator per column pair
+    fk_operators: dict[tuple[ColumnSet, str], tuple[Operator, ...]] = field(default_factory=dict)
+    # per logical column pair (child, parent), found by the Comparable request
+    pair_operators: dict[tuple[ColumnSet, ColumnSet], Operator] = field(default_factory=dict)
+
+
+def load_catalog(conn: psycopg.Connection[Any]) -> tuple[Catalog, Handles]:
+    handles = Handles()
     server = _server(_fetch(conn, "server")[0])
     table_rows = _fetch(conn, "tables")
     oids = {"table_oids": [r["oid"] for r in table_rows]}
-    tables = _tables(table_rows, _fetch(conn, "columns", oids))
-    sequences = {s.name: s for s in map(_sequence, _fetch(conn, "sequences"))}
-    by_oid = {t.oid: t for t in tables.values()}
-    seq_by_oid = {s.oid: s for s in sequences.values()}
+    tables, by_oid = _tables(table_rows, _fetch(conn, "columns", oids), handles)
+    sequence_rows = _fetch(conn, "sequences")
+    sequences = {s.name: s for s in map(_sequence, sequence_rows)}
+    seq_by_oid = {r["oid"]: sequences[QualifiedName(r["schema"], r["name"])] for r in sequence_rows}
+    handles.sequence_oids = {s.name: oid for oid, s in seq_by_oid.items()}
     feeds = _feeds(_fetch(conn, "feeds", oids), by_oid, seq_by_oid, sequences)
     traced = {(f.table, f.column) for f in feeds}
     indirect = indirect_feeds(_fetch(conn, "indirect_feeds", oids), by_oid, sequences, traced)
@@ -52,50 +77,59 @@ def load_catalog(conn: psycopg.Connection[Any]) -> Catalog:
     not_enforced: set[int] = set()
     if server.version_num >= 180000:
         not_enforced = {r["oid"] for r in _fetch(conn, "not_enforced.pg18", oids)}
-    fks = tuple(
-        _foreign_key(r, r["oid"] not in not_enforced) for r in _fetch(conn, "foreign_keys", oids)
-    )
-    return Catalog(server, tables, sequences, feeds, fks)
+    fks = []
+    for r in _fetch(conn, "foreign_keys", oids):
+        fk = _foreign_key(r, r["oid"] not in not_enforced)
+        operators = zip(r["operator_schemas"], r["operator_names"], strict=True)
+        handles.fk_operators[(fk.child, r["name"])] = tuple(operators)
+        fks.append(fk)
+    return Catalog(server, tables, sequences, feeds, tuple(fks)), handles
 
 
 def _server(row: Row) -> ServerInfo:
-    return ServerInfo(row["version"], row["version_num"], row["database"], row["user"])
+    return ServerInfo(
+        "postgresql", row["version"], row["version_num"], row["database"], row["user"]
+    )
 
 
-def _tables(table_rows: list[Row], column_rows: list[Row]) -> dict[QualifiedName, Table]:
+def _tables(
+    table_rows: list[Row], column_rows: list[Row], handles: Handles
+) -> tuple[dict[QualifiedName, Table], dict[int, Table]]:
     columns: dict[int, list[Column]] = defaultdict(list)
+    types: dict[int, list[tuple[str, int]]] = defaultdict(list)
     for r in column_rows:
         columns[r["table_oid"]].append(
             Column(
                 r["name"],
                 r["type_name"],
                 r["base_type"],
-                r["type_oid"],
                 r["numeric"],
                 r["not_null"],
                 r["key"],
+                integer_bits=INTEGER_BITS.get(r["base_type"]),
             )
         )
-    tables = {}
+        types[r["table_oid"]].append((r["name"], r["type_oid"]))
+    tables, by_oid = {}, {}
     for r in table_rows:
         name = QualifiedName(r["schema"], r["name"])
-        tables[name] = Table(
-            r["oid"],
+        tables[name] = by_oid[r["oid"]] = Table(
             name,
             r["partitioned"],
             r["partition"],
             r["unlogged"],
             r["row_security"],
             tuple(columns[r["oid"]]),
-            int(r["pages"] or 0),
             float(r["estimated_rows"]),
         )
-    return tables
+        handles.table_oids[name] = r["oid"]
+        handles.pages[name] = int(r["pages"] or 0)
+        handles.type_oids.update(((name, col), oid) for col, oid in types[r["oid"]])
+    return tables, by_oid
 
 
 def _sequence(r: Row) -> SequenceDef:
     return SequenceDef(
-        r["oid"],
         QualifiedName(r["schema"], r["name"]),
         r["type_name"],
         r["start"],
@@ -180,7 +214,6 @@ def _foreign_key(r: Row, enforced: bool) -> Reference:
         validated=r["validated"],
         enforced=enforced,
         triggers_disabled=r["triggers_disabled"],
-        operators=tuple(zip(r["operator_schemas"], r["operator_names"], strict=True)),
         child_partitioned=r["child_partitioned"],
         parent_partitioned=r["parent_partitioned"],
     )

@@ -1,4 +1,4 @@
-"""The PostgreSQL backend: catalog, sequence positions, and one aggregate per target.
+"""The PostgreSQL engine: catalog, sequence positions, and one aggregate per request.
 
 Every probe runs in its own savepoint inside the single REPEATABLE READ READ ONLY
 transaction, so one failing probe (a timeout, a missing privilege) fails its rule
@@ -18,22 +18,35 @@ from typing import Any, cast
 import psycopg
 from psycopg import sql
 
-from restoregate.catalog import Catalog, Reference, SequenceDef, Table
+from restoregate.catalog import Reference, SequenceDef
 from restoregate.engines.base import (
+    Answer,
+    Answerer,
+    DuplicateKeys,
     Duplicates,
     FutureKeys,
+    KeyRange,
+    Newest,
+    NullCounts,
+    OrphanScan,
     QueryRows,
     ReferenceStats,
+    Request,
+    RowCount,
+    SampleMatches,
     SequencePosition,
+    SequencePositionOf,
+    UserQuery,
+    ValueSample,
 )
-from restoregate.engines.postgres.catalog_loader import load_catalog
+from restoregate.engines.postgres import compose
+from restoregate.engines.postgres.catalog_answers import HEALTH_ITEMS, CatalogAnswers
+from restoregate.engines.postgres.catalog_loader import Operator
 from restoregate.engines.postgres.errors import translate
-from restoregate.engines.postgres.queries import load
-from restoregate.engines.postgres.session import SessionSettings, connect, connected_dsn
+from restoregate.engines.postgres.session import SessionSettings, connect
 from restoregate.errors import CheckFailedToRun, ConnectionProblem, UsageError
-from restoregate.names import QualifiedName
+from restoregate.names import ColumnSet, QualifiedName
 
-_OPERATOR = re.compile(r"[+\-*/<>=~!@#%^&|`?]{1,63}")
 _BATCH = 500  # sequences read per UNION ALL query
 SAMPLE_PAGES = 64  # pages TABLESAMPLE reads when sampling a big table
 
@@ -42,9 +55,9 @@ _SNAPSHOT_ID = re.compile(r"^[0-9A-Fa-f]+-[0-9A-Fa-f]+(-[0-9]+)?$")
 
 
 @contextmanager
-def open_backend(
+def open_engine(
     dsn: str | None, settings: SessionSettings, snapshot: str | None = None
-) -> Iterator[PostgresBackend]:
+) -> Iterator[PostgresEngine]:
     """Connect and hold one read-only snapshot until the block ends; never commits.
 
     ``snapshot``: an ID from ``pg_export_snapshot()`` (as ``pg_dump --snapshot`` uses), so
@@ -59,7 +72,7 @@ def open_backend(
         with conn.transaction(force_rollback=True):
             if snapshot is not None:
                 _import_snapshot(conn, snapshot, settings)
-            yield PostgresBackend(conn, settings)
+            yield PostgresEngine(conn, settings)
     except psycopg.OperationalError as exc:
         raise translate(exc, "closing the snapshot", settings) from None
     finally:
@@ -79,52 +92,32 @@ def _import_snapshot(
         ) from None
 
 
-class PostgresBackend:
-    def __init__(self, conn: psycopg.Connection[Any], settings: SessionSettings) -> None:
-        self._conn = conn
-        self._settings = settings
+open_backend = open_engine  # the name before the engine-neutral core
 
-    @property
-    def connection(self) -> psycopg.Connection[Any]:
-        return self._conn
 
-    @property
-    def dsn(self) -> str:
-        """Where we are connected, without the password."""
-        return connected_dsn(self._conn)
+class PostgresEngine(CatalogAnswers, Answerer):
+    name = "postgresql"
+    health_items = HEALTH_ITEMS
 
-    def close(self) -> None:
-        self._conn.close()
+    def answer(self, requests: Sequence[Request[Any]]) -> list[Answer]:
+        """All sequence positions of a batch in one statement; the rest one by one."""
+        wanted = [r for r in requests if isinstance(r, SequencePositionOf)]
+        positions = self._positions(wanted) if wanted else {}
+        return [
+            positions[r] if isinstance(r, SequencePositionOf) else self.answer_one(r)
+            for r in requests
+        ]
 
-    def _rows(
-        self, what: str, query: sql.Composed | sql.SQL, params: Any = None
-    ) -> list[tuple[Any, ...]]:
-        try:
-            with self._conn.transaction():
-                rows: list[tuple[Any, ...]] = self._conn.execute(query, params).fetchall()
-                return rows
-        except psycopg.Error as exc:
-            raise translate(exc, what, self._settings) from None
+    def answer_sequence_position(self, request: SequencePositionOf) -> SequencePosition:
+        found = self._positions([request])[request]
+        if isinstance(found, CheckFailedToRun):
+            raise found
+        return found
 
-    def catalog(self) -> Catalog:
-        try:
-            with self._conn.transaction():
-                return load_catalog(self._conn)
-        except psycopg.Error as exc:
-            raise translate(exc, "reading the catalog", self._settings) from None
-
-    def equality_operators(self, pairs: list[tuple[int, int]]) -> list[tuple[str, str] | None]:
-        """The equality operator to join each (child type, parent type) pair with."""
-        rows = self._rows(
-            "looking up equality operators",
-            sql.SQL(load("equality_operators")),
-            {"left": [p[0] for p in pairs], "right": [p[1] for p in pairs]},
-        )
-        return [(r[1], r[2]) if r[1] is not None else None for r in rows]
-
-    def sequence_positions(
-        self, sequences: list[SequenceDef]
-    ) -> dict[QualifiedName, SequencePosition | CheckFailedToRun]:
+    def _positions(
+        self, requests: list[SequencePositionOf]
+    ) -> dict[SequencePositionOf, SequencePosition | CheckFailedToRun]:
+        sequences = [self._model.sequences[r.sequence] for r in requests]
         found: dict[QualifiedName, SequencePosition | CheckFailedToRun] = {}
         for start in range(0, len(sequences), _BATCH):
             batch = sequences[start : start + _BATCH]
@@ -136,7 +129,7 @@ class PostgresBackend:
                         found.update(self._read_sequences([seq]))
                     except CheckFailedToRun as exc:
                         found[seq.name] = exc
-        return found
+        return {r: found[r.sequence] for r in requests}
 
     def _read_sequences(self, batch: list[SequenceDef]) -> dict[QualifiedName, SequencePosition]:
         query = sql.SQL(" UNION ALL ").join(
@@ -147,17 +140,43 @@ class PostgresBackend:
         )
         what = "reading sequence " + (str(batch[0].name) if len(batch) == 1 else "positions")
         rows = self._rows(what, query)
-        return {batch[i].name: SequencePosition(last, called) for i, last, called in rows}
+        return {
+            batch[i].name: compose.position(batch[i], int(last), bool(called))
+            for i, last, called in rows
+        }
 
-    def column_range(self, table: Table, column: str) -> tuple[Any, Any]:
-        col = sql.Identifier(column)
+    def _relation(self, name: QualifiedName) -> sql.Composable:
+        table = self._model.tables.get(name)
+        return compose.relation(name, table is not None and table.partitioned)
+
+    def answer_key_range(self, request: KeyRange) -> tuple[Any, Any]:
+        col = sql.Identifier(request.column)
         query = sql.SQL("SELECT min({c}), max({c}) FROM {t}").format(
-            c=col, t=_relation(table.name, table.partitioned)
+            c=col, t=self._relation(request.table)
         )
-        row = self._rows(f"reading the range of {table.name.column(column)}", query)[0]
+        row = self._rows(f"reading the range of {request.table.column(request.column)}", query)[0]
         return row[0], row[1]
 
-    def reference_stats(
+    def _operators(self, ref: Reference) -> tuple[Operator, ...]:
+        if ref.declared and ref.name is not None:
+            found = self._handles.fk_operators.get((ref.child, ref.name))
+            if found:
+                return found
+        pairs = self._handles.pair_operators
+        return tuple(
+            pairs.get(
+                (ColumnSet(ref.child.table, (c,)), ColumnSet(ref.parent.table, (p,))),
+                ("pg_catalog", "="),
+            )
+            for c, p in zip(ref.child.columns, ref.parent.columns, strict=True)
+        )
+
+    def answer_orphan_scan(self, request: OrphanScan) -> ReferenceStats:
+        ref, future = request.reference, list(request.future)
+        range_columns, sample_size = request.range_columns, request.sample
+        return self._reference_stats(ref, future, range_columns, sample_size)
+
+    def _reference_stats(
         self,
         ref: Reference,
         future: list[FutureKeys],
@@ -175,7 +194,9 @@ class PostgresBackend:
         keys = sql.SQL(", ").join(sql.Identifier("c", c) for c in ref.child.columns)
         totals = [
             sql.SQL("sum(count(*)) OVER ()"),
-            sql.SQL("sum(count(*) FILTER (WHERE {})) OVER ()").format(_future_condition(future)),
+            sql.SQL("sum(count(*) FILTER (WHERE {})) OVER ()").format(
+                compose.future_condition(future)
+            ),
             sql.SQL("count(*) OVER ()"),
         ]
         totals += [
@@ -187,7 +208,7 @@ class PostgresBackend:
         ).format(
             keys=keys,
             totals=sql.SQL(", ").join(totals),
-            orphans=_orphans(ref),
+            orphans=compose.orphans(ref, self._operators(ref)),
             n=sql.Literal(sample_size),
         )
         rows = self._rows(f"counting orphans of {ref.label}", query)
@@ -207,33 +228,35 @@ class PostgresBackend:
             orphan_keys=int(first[width + 2]),
         )
 
-    def count_nulls(self, table: Table, columns: Sequence[str]) -> dict[str, int]:
+    def answer_null_counts(self, request: NullCounts) -> dict[str, int]:
+        table, columns = request.table, request.columns
         counts = sql.SQL(", ").join(
             sql.SQL("count(*) FILTER (WHERE {} IS NULL)").format(sql.Identifier(c)) for c in columns
         )
-        query = sql.SQL("SELECT {} FROM {}").format(
-            counts, _relation(table.name, table.partitioned)
-        )
-        row = self._rows(f"counting NULLs in {table.name}", query)[0]
+        query = sql.SQL("SELECT {} FROM {}").format(counts, self._relation(table))
+        row = self._rows(f"counting NULLs in {table}", query)[0]
         return dict(zip(columns, row, strict=True))
 
-    def count_rows(self, table: Table, cap: int | None) -> int:
+    def answer_row_count(self, request: RowCount) -> int:
         """Exact below ``cap``; stops reading at ``cap`` rows (a bound is all a limit needs)."""
+        cap = request.cap
         limit = sql.SQL(" LIMIT {}").format(sql.Literal(cap)) if cap is not None else sql.SQL("")
         query = sql.SQL("SELECT count(*) FROM (SELECT FROM {}{}) AS r").format(
-            _relation(table.name, table.partitioned), limit
+            self._relation(request.table), limit
         )
-        return int(self._rows(f"counting rows of {table.name}", query)[0][0])
+        return int(self._rows(f"counting rows of {request.table}", query)[0][0])
 
-    def newest(self, table: Table, column: str) -> datetime | None:
+    def answer_newest(self, request: Newest) -> datetime | None:
+        table, column = request.table, request.column
         query = sql.SQL("SELECT max({})::pg_catalog.timestamptz FROM {}").format(
-            sql.Identifier(column), _relation(table.name, table.partitioned)
+            sql.Identifier(column), self._relation(table)
         )
-        value = self._rows(f"reading the newest {table.name.column(column)}", query)[0][0]
+        value = self._rows(f"reading the newest {table.column(column)}", query)[0][0]
         return value if isinstance(value, datetime) else None
 
-    def duplicates(self, table: Table, expressions: Sequence[str], sample: int) -> Duplicates:
+    def answer_duplicate_keys(self, request: DuplicateKeys) -> Duplicates:
         """Key values held by several rows (rows with a NULL key part are distinct, as in SQL)."""
+        table, expressions, sample = request.table, request.expressions, request.sample
         keys = [sql.SQL(cast("Any", e)) for e in expressions]  # validated by sqlcheck
         names = [sql.Identifier(f"k{i}") for i in range(len(keys))]
         query = sql.SQL(
@@ -245,12 +268,12 @@ class PostgresBackend:
             aliased=sql.SQL(", ").join(
                 sql.SQL("({}) AS {}").format(k, n) for k, n in zip(keys, names, strict=True)
             ),
-            t=_relation(table.name, table.partitioned),
+            t=self._relation(table),
             present=sql.SQL(" AND ").join(sql.SQL("({}) IS NOT NULL").format(k) for k in keys),
             positions=sql.SQL(", ").join(sql.Literal(i + 1) for i in range(len(keys))),
             limit=sql.Literal(sample),
         )
-        rows = self._rows(f"looking for duplicates in {table.name}", query)
+        rows = self._rows(f"looking for duplicates in {table}", query)
         if not rows:
             return Duplicates(0, 0, [])
         width = len(keys)
@@ -260,13 +283,14 @@ class PostgresBackend:
             sample=[(tuple(r[:width]), int(r[width])) for r in rows],
         )
 
-    def query_rows(self, query: str, sample: int, schemas: Sequence[str]) -> QueryRows:
+    def answer_user_query(self, request: UserQuery) -> QueryRows:
         """A user's validated SELECT: how many rows, and the first few (memory stays bounded).
 
         Its unqualified names resolve in ``schemas``, after pg_catalog so that nothing in
         the restored database can shadow a built-in; the setting is undone with the
         probe's savepoint.
         """
+        query, sample, schemas = request.query, request.sample, request.schemas
         wrapped = sql.SQL(
             "SELECT count(*) OVER () AS rg_count, q.* FROM ({}) AS q LIMIT {}"
         ).format(sql.SQL(cast("Any", query)), sql.Literal(sample))
@@ -283,31 +307,19 @@ class PostgresBackend:
         count = int(rows[0][0]) if rows else 0
         return QueryRows(count, columns, [tuple(r[1:]) for r in rows])
 
-    def health(
-        self, item: str, table_oids: Sequence[int], schemas: Sequence[str]
-    ) -> list[tuple[str, str]]:
-        """One catalog query per health item: (object, problem) rows, ready to report."""
-        params = {"table_oids": list(table_oids), "schemas": list(schemas)}
-        rows = self._rows(
-            f"checking {item.replace('_', ' ')}", sql.SQL(load(f"health/{item}")), params
-        )
-        if item == "constraints" and self.server_version >= 180000:
-            query = sql.SQL(load("health/constraints.pg18"))
-            rows += self._rows("checking constraints", query, params)
-        return [(str(r[0]), str(r[1])) for r in rows]
-
-    def extensions(self) -> dict[str, str]:
-        rows = self._rows("reading extensions", sql.SQL(load("health/extensions")))
-        return {str(r[0]): str(r[1]) for r in rows}
-
-    def sample_matches(
-        self, table: Table, column: str, parents: Sequence[tuple[Table, str]], sample: int
-    ) -> tuple[int, int, list[int]]:
+    def answer_value_sample(self, request: ValueSample) -> SampleMatches:
         """Sample a column (TABLESAMPLE on big tables) and count values each parent key has.
 
-        Returns (values sampled, distinct values, matches per parent): one query.
+        One query: values sampled, distinct values, matches per parent.
         """
-        share = min(100.0, 100.0 * SAMPLE_PAGES / table.pages) if table.pages else 100.0
+        table, column, parents, sample = (
+            request.table,
+            request.column,
+            request.parents,
+            request.sample,
+        )
+        pages = self._handles.pages.get(table, 0)
+        share = min(100.0, 100.0 * SAMPLE_PAGES / pages) if pages else 100.0
         tablesample = (
             sql.SQL(" TABLESAMPLE SYSTEM ({})").format(sql.Literal(round(share, 4)))
             if share < 100
@@ -317,7 +329,7 @@ class PostgresBackend:
         matches = [
             sql.SQL(
                 "(SELECT count(*) FROM s WHERE EXISTS (SELECT 1 FROM {p} AS p WHERE p.{k} = s.v))"
-            ).format(p=_relation(parent.name, parent.partitioned), k=sql.Identifier(key))
+            ).format(p=self._relation(parent), k=sql.Identifier(key))
             for parent, key in parents
         ]
         query = sql.SQL(
@@ -326,109 +338,10 @@ class PostgresBackend:
             " SELECT (SELECT count(*) FROM s), (SELECT count(DISTINCT v) FROM s), {matches}"
         ).format(
             col=col,
-            t=_relation(table.name, table.partitioned),
+            t=self._relation(table),
             sample=tablesample,
             n=sql.Literal(sample),
             matches=sql.SQL(", ").join(matches),
         )
-        row = self._rows(f"sampling {table.name.column(column)}", query)[0]
-        return int(row[0]), int(row[1]), [int(v) for v in row[2:]]
-
-    def inventory(self) -> list[tuple[str, str, str | None]]:
-        """Every restorable object as (kind, identity, detail): one catalog query."""
-        rows = self._rows("taking the object inventory", sql.SQL(load("inventory")))
-        return [(str(r[0]), str(r[1]), r[2]) for r in rows]
-
-    def existing_roles(self, roles: Sequence[str]) -> set[str]:
-        rows = self._rows(
-            "looking up roles", sql.SQL(load("privileges/roles")), {"roles": list(roles)}
-        )
-        return {str(r[0]) for r in rows}
-
-    def missing_privileges(
-        self,
-        role: str,
-        kind: str,
-        privileges: Sequence[str],
-        oids: Sequence[int],
-        schemas: Sequence[str],
-    ) -> list[tuple[str, str]]:
-        """(object, privilege) pairs ``role`` lacks, for kind tables, sequences or schemas."""
-        params = {
-            "role": role,
-            "privileges": list(privileges),
-            "oids": list(oids),
-            "schemas": list(schemas),
-        }
-        query = sql.SQL(load(f"privileges/{kind}"))
-        rows = self._rows(f"checking {role}'s privileges on {kind}", query, params)
-        return [(str(r[0]), str(r[1])) for r in rows]
-
-    @property
-    def server_version(self) -> int:
-        return int(self._conn.info.server_version)
-
-
-def _relation(name: QualifiedName, partitioned: bool) -> sql.Composable:
-    """A partitioned parent is read whole; a plain table alone (ONLY), as FKs see it."""
-    ident = sql.Identifier(name.schema, name.name)
-    return ident if partitioned else sql.SQL("ONLY ") + ident
-
-
-def _operator(schema: str, name: str) -> sql.Composable:
-    if not _OPERATOR.fullmatch(name):
-        raise CheckFailedToRun(f"refusing an equality operator with an unexpected name: {name!r}")
-    return sql.SQL("OPERATOR({}.{})").format(sql.Identifier(schema), sql.SQL(cast("Any", name)))
-
-
-def _orphans(ref: Reference) -> sql.Composable:
-    """``FROM child c WHERE <key present> AND NOT EXISTS (<parent row>)``: an anti-join.
-
-    MATCH SIMPLE skips a row with any NULL key column; MATCH FULL skips only an all-NULL
-    key, and a partly NULL one can never match, so NOT EXISTS counts it as the violation
-    it is.
-    """
-    present = [sql.SQL("{} IS NOT NULL").format(sql.Identifier("c", c)) for c in ref.child.columns]
-    operators = ref.operators or tuple(("pg_catalog", "=") for _ in ref.child.columns)
-    match = sql.SQL(" AND ").join(
-        sql.SQL("{p} {op} {c}").format(
-            p=sql.Identifier("p", p), op=_operator(*op), c=sql.Identifier("c", c)
-        )
-        for c, p, op in zip(ref.child.columns, ref.parent.columns, operators, strict=True)
-    )
-    return sql.SQL(
-        "FROM {child} AS c WHERE ({present})"
-        " AND NOT EXISTS (SELECT 1 FROM {parent} AS p WHERE {match})"
-    ).format(
-        child=_relation(ref.child.table, ref.child_partitioned),
-        parent=_relation(ref.parent.table, ref.parent_partitioned),
-        present=sql.SQL(" OR " if ref.match_full else " AND ").join(present),
-        match=match,
-    )
-
-
-def _future_condition(future: list[FutureKeys]) -> sql.Composable:
-    parts = [part for keys in future for part in _future_parts(keys)]
-    return sql.SQL(" OR ").join(parts) if parts else sql.SQL("false")
-
-
-def _future_parts(keys: FutureKeys) -> list[sql.Composable]:
-    grids = [keys.first] + ([keys.restart] if keys.restart is not None else [])
-    col = sql.Identifier("c", keys.child_column)
-    parts: list[sql.Composable] = []
-    for origin in grids:
-        low, high = sorted((origin, keys.last))
-        if keys.restart is None and (keys.first - keys.last) * keys.step > 0:
-            continue  # exhausted: nothing left to hand out
-        parts.append(
-            sql.SQL(
-                "({c} BETWEEN ({lo}) AND ({hi}) AND ({c}::pg_catalog.numeric - ({o})) % ({s}) = 0)"
-            ).format(
-                c=col,
-                lo=sql.Literal(low),
-                hi=sql.Literal(high),
-                o=sql.Literal(origin),
-                s=sql.Literal(abs(keys.step)),
-            )
-        )
-    return parts
+        row = self._rows(f"sampling {table.column(column)}", query)[0]
+        return SampleMatches(int(row[0]), int(row[1]), [int(v) for v in row[2:]])

@@ -10,50 +10,27 @@ operator we call.
 from __future__ import annotations
 
 import os
-import re
-from dataclasses import dataclass
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from restoregate.errors import ConnectionProblem, UsageError
+from restoregate.settings import SessionSettings, normalise
 
-_DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|min|h|d)\s*$")
+__all__ = ["SessionSettings", "connect", "connected_dsn", "describe_dsn", "server_settings"]
+
 APPLICATION_NAME = "restoregate"
 
 
-@dataclass(frozen=True)
-class SessionSettings:
-    statement_timeout: str = "30min"
-    lock_timeout: str = "10s"
-    connect_timeout: int = 10  # seconds; libpq's own setting or PGCONNECT_TIMEOUT win
-
-    def __post_init__(self) -> None:
-        for option, value in (
-            ("--statement-timeout", self.statement_timeout),
-            ("--lock-timeout", self.lock_timeout),
-        ):
-            if not _DURATION.match(value):
-                raise UsageError(
-                    f"{option} {value!r} is not a duration",
-                    "write a number and a unit: 500ms, 30s, 15min, 2h, 1d",
-                )
-
-    def server_settings(self) -> dict[str, str]:
-        return {
-            "statement_timeout": _normalise(self.statement_timeout),
-            "lock_timeout": _normalise(self.lock_timeout),
-            "idle_in_transaction_session_timeout": "10min",
-            "default_transaction_read_only": "on",
-            "row_security": "off",
-            "search_path": "pg_catalog, pg_temp",
-        }
-
-
-def _normalise(value: str) -> str:
-    match = _DURATION.match(value)
-    assert match is not None
-    return f"{match.group(1)}{match.group(2)}"
+def server_settings(settings: SessionSettings) -> dict[str, str]:
+    return {
+        "statement_timeout": normalise(settings.statement_timeout),
+        "lock_timeout": normalise(settings.lock_timeout),
+        "idle_in_transaction_session_timeout": "10min",
+        "default_transaction_read_only": "on",
+        "row_security": "off",
+        "search_path": "pg_catalog, pg_temp",
+    }
 
 
 def describe_dsn(dsn: str | None) -> str:
@@ -105,7 +82,7 @@ def connect(dsn: str | None, settings: SessionSettings) -> psycopg.Connection[ob
             "server accepts connections",
         ) from None
     try:
-        for name, value in settings.server_settings().items():
+        for name, value in server_settings(settings).items():
             conn.execute("SELECT pg_catalog.set_config(%s, %s, false)", (name, value))
     except psycopg.Error as exc:
         conn.close()
