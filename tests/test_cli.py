@@ -238,21 +238,26 @@ def test_sigterm_stops_a_verify_dump_and_its_server(db, dump, tmp_path):
         text=True,
     )
     deadline = time.monotonic() + 30
-    while len(_embedded_servers()) <= len(before) and time.monotonic() < deadline:
+    while not (_embedded_servers() - before) and time.monotonic() < deadline:
         time.sleep(0.1)
+    started = _embedded_servers() - before  # other test runs' servers are not its business
+    assert started, "the throwaway server never started"
     assert proc.poll() is None, "the restore was still running"
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 3, (out, err)
     assert "interrupted" in err
     time.sleep(1)
-    assert _embedded_servers() <= before
+    assert not started & _embedded_servers()
 
 
 def _embedded_servers() -> set[str]:
     out = subprocess.run(["ps", "-ww", "-eo", "args"], capture_output=True, text=True).stdout
+    ours = sys.prefix  # this virtualenv's embedded binaries, not another checkout's
     return {
-        line for line in out.splitlines() if "restoregate-pg-" in line and "postgres -D" in line
+        line
+        for line in out.splitlines()
+        if "restoregate-pg-" in line and "postgres -D" in line and ours in line
     }
 
 
