@@ -276,7 +276,7 @@ class PostgresEngine(CatalogAnswers, Answerer):
         rows = self._rows(f"looking for duplicates in {table}", query)
         if not rows:
             return Duplicates(0, 0, [])
-        width = len(keys)
+        width = len(expressions)
         return Duplicates(
             groups=int(rows[0][width + 1]),
             rows=int(rows[0][width + 2]),
@@ -305,7 +305,7 @@ class PostgresEngine(CatalogAnswers, Answerer):
         except psycopg.Error as exc:
             raise translate(exc, "running the rule's query", self._settings) from None
         count = int(rows[0][0]) if rows else 0
-        return QueryRows(count, columns, [tuple(r[1:]) for r in rows])
+        return QueryRows(count, columns[1:], [tuple(r[1:]) for r in rows])
 
     def answer_value_sample(self, request: ValueSample) -> SampleMatches:
         """Sample a column (TABLESAMPLE on big tables) and count values each parent key has.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 
 import psycopg
+from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from restoregate.errors import ConnectionProblem, UsageError
@@ -20,6 +21,18 @@ from restoregate.settings import SessionSettings, normalise
 __all__ = ["SessionSettings", "connect", "connected_dsn", "describe_dsn", "server_settings"]
 
 APPLICATION_NAME = "restoregate"
+# A gate never runs without limits: both timeouts are positive and bounded.
+STATEMENT_TIMEOUT_BOUNDS = (timedelta(milliseconds=1), timedelta(hours=24))
+LOCK_TIMEOUT_BOUNDS = (timedelta(milliseconds=1), timedelta(hours=1))
+# How the server reads SQL text: pinned, so that sqlglot and PostgreSQL agree on where a
+# string ends, and checked again after every probe that ran a rules file's SQL.
+PARSING = {
+    "standard_conforming_strings": "on",
+    "backslash_quote": "safe_encoding",
+    "escape_string_warning": "on",
+    "transform_null_equals": "off",
+    "client_encoding": "UTF8",
+}
 
 
 def server_settings(settings: SessionSettings) -> dict[str, str]:
@@ -81,15 +94,63 @@ def connect(dsn: str | None, settings: SessionSettings) -> psycopg.Connection[ob
             "check --dsn (or PGHOST, PGPORT, PGDATABASE, PGUSER, PGSERVICE) and that the "
             "server accepts connections",
         ) from None
+    conn.prepare_threshold = 0  # every statement through the extended protocol: one at a time
     try:
         for name, value in server_settings(settings).items():
             conn.execute("SELECT pg_catalog.set_config(%s, %s, false)", (name, value))
     except psycopg.Error as exc:
         conn.close()
-        raise ConnectionProblem(f"cannot set up the session: {_first_line(exc)}") from None
+        raise _setup_problem(exc, settings) from None
     conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
     conn.read_only = True
     return conn
+
+
+def _setup_problem(exc: psycopg.Error, settings: SessionSettings) -> ConnectionProblem:
+    if settings.role is not None and isinstance(
+        exc, (psycopg.errors.InsufficientPrivilege, psycopg.errors.InvalidParameterValue)
+    ):
+        return ConnectionProblem(
+            f"--role {settings.role}: {_first_line(exc)}",
+            "the connecting user must be a member of the role (GRANT role TO user)",
+        )
+    return ConnectionProblem(f"cannot set up the session: {_first_line(exc)}")
+
+
+_WATCHED = (
+    *PARSING,
+    "search_path",
+    "statement_timeout",
+    "lock_timeout",
+    "row_security",
+    "default_transaction_read_only",
+    "transaction_read_only",
+    "role",
+)
+
+
+def session_state(conn: psycopg.Connection[Any]) -> tuple[str, ...]:
+    """What a probe must not change: the pinned settings and who we are."""
+    query = "SELECT CURRENT_USER::pg_catalog.text, " + ", ".join(
+        "pg_catalog.current_setting(%s)" for _ in _WATCHED
+    )
+    row = conn.execute(query, _WATCHED).fetchone()
+    return tuple(str(v) for v in row or ())
+
+
+def check_state(conn: psycopg.Connection[Any], expected: tuple[str, ...], what: str) -> None:
+    """Fail closed if a probe left a setting or the role changed (it cannot; this proves it)."""
+    found = session_state(conn)
+    changed = [
+        name
+        for name, old, new in zip(("current_user", *_WATCHED), expected, found, strict=True)
+        if old != new
+    ]
+    if changed:
+        raise CheckFailedToRun(
+            f"{what}: the session's {', '.join(changed)} changed during the probe",
+            "a rules file tried to change the session; nothing after it can be trusted",
+        )
 
 
 def _first_line(exc: BaseException) -> str:
