@@ -210,7 +210,22 @@ def validate_rules(ruleset: RuleSet, catalog: Catalog) -> None:
             validate(rule.params, catalog, ruleset)
         except ValueError as exc:
             pos = rule.position
-            raise RulesError(pos.path, pos.line, pos.col, f"rule {rule.id!r}: {exc}") from None
+            message = ruleset.redact(f"rule {rule.id!r}: {exc}")
+            raise RulesError(pos.path, pos.line, pos.col, message) from None
+
+
+def vet_rules(ruleset: RuleSet, ctx: CheckContext, selected: set[str]) -> None:
+    """Before any rule runs, the server vets every rule's SQL: a refusal is exit 2."""
+    for rule in ruleset.rules:
+        vet = getattr(CHECKS[rule.check], "vet", None)
+        if vet is None or rule.id not in selected:
+            continue
+        try:
+            vet(ctx, rule.params)
+        except RefusedSql as exc:
+            pos = rule.position
+            message = ruleset.redact(f"rule {rule.id!r}: {exc.message}")
+            raise RulesError(pos.path, pos.line, pos.col, message, exc.hint) from None
 
 
 def require_support(ruleset: RuleSet, selected: set[str], engine: Engine) -> None:

@@ -51,6 +51,12 @@ def _fail(ctx: click.Context, code: int, message: str) -> NoReturn:
     ctx.exit(code)
 
 
+_ROLE_HELP = (
+    "SET ROLE to ROLE before anything runs (as pg_dump --role), so a superuser "
+    "login keeps only ROLE's privileges."
+)
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="restoregate")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks for unexpected errors.")
@@ -106,7 +112,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     default="30min",
     show_default=True,
     metavar="DURATION",
-    help="Longest any one query may run (500ms, 30s, 15min, 2h).",
+    help="Longest any one query may run, 1ms to 24h (500ms, 30s, 15min, 1h30m).",
 )
 @click.option(
     "--baseline",
@@ -136,8 +142,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
     default="10s",
     show_default=True,
     metavar="DURATION",
-    help="Longest to wait for a table lock (only ACCESS SHARE is ever taken).",
+    help="Longest to wait for a table lock (only ACCESS SHARE is ever taken), 1ms to 1h.",
 )
+@click.option("--role", metavar="ROLE", help=_ROLE_HELP)
 @click.pass_context
 def check(
     ctx: click.Context,
@@ -151,6 +158,7 @@ def check(
     baseline: Path | None,
     restore_point: datetime | None,
     lock_timeout: str,
+    role: str | None,
 ) -> None:
     """Run the rules against a restored database and exit with the gate's verdict.
 
@@ -159,7 +167,9 @@ def check(
       restoregate check --dsn postgresql://checker@db.internal/prod \\
           --rules rules/app.yaml --format json --output gate.json
     """
-    settings = api.SessionSettings(statement_timeout=statement_timeout, lock_timeout=lock_timeout)
+    settings = api.SessionSettings(
+        statement_timeout=statement_timeout, lock_timeout=lock_timeout, role=role
+    )
     stderr = Console(stderr=True)
     progress = TerminalProgress(stderr) if stderr.is_terminal else None
     with progress or nullcontext():
@@ -226,9 +236,15 @@ def _write_file(report: api.Report, fmt: str, path: str) -> None:
     show_default=True,
     help="Share of sampled values a suspected reference must match.",
 )
+@click.option("--role", metavar="ROLE", help=_ROLE_HELP)
 @click.pass_context
 def init(
-    ctx: click.Context, dsn: str | None, output: str | None, force: bool, min_match: float
+    ctx: click.Context,
+    dsn: str | None,
+    output: str | None,
+    force: bool,
+    min_match: float,
+    role: str | None,
 ) -> None:
     """Write a starter rules file for a database, with every suspected reference.
 
@@ -243,7 +259,7 @@ def init(
     """
     if output and not force and Path(output).exists():
         raise UsageError(f"{output} exists; pass --force to overwrite it")
-    text = api.init_rules(dsn, min_match=min_match)
+    text = api.init_rules(dsn, min_match=min_match, settings=api.SessionSettings(role=role))
     if output:
         try:
             Path(output).write_text(text, encoding="utf-8")

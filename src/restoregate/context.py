@@ -21,6 +21,7 @@ class CheckContext:
     now: datetime  # when the check started, aware, UTC
     restore_point: datetime | None = None  # --restore-point: when the backup was taken
     baseline: dict[str, Any] | None = None  # --baseline: the source's manifest
+    allow_functions: tuple[str, ...] = ()  # the rules files' allow_functions (schema.name)
 
 
 @dataclass

@@ -55,3 +55,11 @@ class ConnectionProblem(RestoregateError):
 
 class CheckFailedToRun(RestoregateError):
     """A probe failed (timeout, permission, lost connection): the rule's status is error."""
+
+
+class RefusedSql(CheckFailedToRun):
+    """The server's reading of a rules file's SQL calls something that may not run.
+
+    Raised before any rule runs it is a rules error (exit 2, ``api.vet_rules``); raised by
+    the probe itself the rule's status is error.
+    """

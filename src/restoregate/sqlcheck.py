@@ -1,31 +1,41 @@
 """User-written SQL, parsed as PostgreSQL by sqlglot before anything runs.
 
 A ``sql`` rule must be exactly one read-only query; a ``unique`` rule's expressions must
-be plain expressions over the table's columns. What is refused is a rules error (exit
-2) naming the offending part. The read-only transaction remains the second fence.
+be plain expressions over the table's columns. What is refused here is a rules error
+(exit 2, also from ``rules lint``) naming the offending part:
+
+- text that sqlglot and the server could read differently: ``U&'...'``/``U&"..."``
+  (Unicode escapes spell any name) and ``E'...'`` escape strings;
+- anything but one SELECT, writes, row locks, ``INTO``;
+- a function the shipped list of PostgreSQL built-ins (``data/pg_functions.txt``, from
+  the catalogs of 15 and 18) marks volatile or query-running, and a function that is no
+  built-in at all unless the file's ``allow_functions`` names it (``unlisted_calls``).
+
+None of this is the fence: the server decides what a name resolves to, and the backend
+vets the exact probe text against the server's own parse tree before it runs.
 """
 
 from __future__ import annotations
 
-import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 from typing import Any
 
 import sqlglot
-from sqlglot import exp
-from sqlglot.errors import SqlglotError
+from sqlglot import Token, TokenType, exp
+from sqlglot.dialects.postgres import Postgres
+from sqlglot.errors import SqlglotError, TokenError
 
 DIALECT = "postgres"
 
-# Functions with side effects a read-only transaction does not stop.
-_FORBIDDEN_FUNCTIONS = frozenset(
+# Built-ins that are not volatile yet run SQL of their own (mirrors the server-side set).
+QUERY_TEXT = frozenset(
     """
-pg_terminate_backend pg_cancel_backend pg_reload_conf pg_rotate_logfile pg_switch_wal
-pg_create_restore_point pg_promote pg_log_backend_memory_contexts set_config setval nextval
-pg_advisory_lock pg_advisory_xact_lock pg_advisory_lock_shared pg_try_advisory_lock
-pg_read_file pg_read_binary_file pg_ls_dir pg_stat_file lo_import lo_export lo_unlink
-dblink dblink_exec dblink_connect pg_notify pg_sleep pg_create_logical_replication_slot
-pg_create_physical_replication_slot pg_drop_replication_slot pg_replication_origin_create
-query_to_xml
+query_to_xml query_to_xmlschema query_to_xml_and_xmlschema cursor_to_xml cursor_to_xmlschema
+table_to_xml table_to_xmlschema table_to_xml_and_xmlschema schema_to_xml schema_to_xmlschema
+schema_to_xml_and_xmlschema database_to_xml database_to_xmlschema
+database_to_xml_and_xmlschema ts_stat ts_rewrite pg_input_is_valid pg_input_error_info
 """.split()  # noqa: SIM905 - a word list reads best as text
 )
 _WRITES = (
@@ -45,20 +55,39 @@ _WRITES = (
 )
 
 
-def check_query(text: str) -> str:
-    """Validate a ``sql`` rule's query; returns it without a trailing semicolon."""
-    statements = _parse(text)
+@dataclass(frozen=True)
+class Call:
+    """A function call sqlglot found by name: ``schema`` is None when unqualified."""
+
+    schema: str | None
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.schema}.{self.name}" if self.schema else self.name
+
+
+@cache
+def builtins() -> dict[str, bool]:
+    """Built-in function names -> True when every overload is volatile."""
+    text = resources.files("restoregate.data").joinpath("pg_functions.txt").read_text("utf-8")
+    return {name: kind == "v" for name, kind in (line.split() for line in text.splitlines())}
+
+
+def check_query(text: str) -> tuple[str, tuple[Call, ...]]:
+    """A ``sql`` rule's query without trailing semicolons or comments, and its calls."""
+    body = _statement(text, "sql")
+    statements = _parse(body)
     if len(statements) != 1:
         raise ValueError(f"sql: write exactly one statement, found {len(statements)}")
     tree = statements[0]
     if not isinstance(tree, (exp.Select, exp.Union, exp.Intersect, exp.Except)):
         raise ValueError(f"sql: only a SELECT may run, found {_name(tree)}")
-    _refuse_side_effects(tree, "sql")
-    return text.strip().rstrip(";").strip()
+    return body, _refuse_side_effects(tree, "sql")
 
 
-def check_expression(text: str) -> tuple[str, set[str]]:
-    """Validate a ``unique`` expression such as ``lower(email)``: its SQL and its columns."""
+def check_expression(text: str) -> tuple[str, set[str], tuple[Call, ...]]:
+    """A ``unique`` expression such as ``lower(email)``: its SQL, its columns, its calls."""
+    _tokens(text, "columns")
     try:
         tree = sqlglot.parse_one(text, read=DIALECT)
     except SqlglotError as exc:
@@ -67,13 +96,59 @@ def check_expression(text: str) -> tuple[str, set[str]]:
         raise ValueError(f"columns: {text!r} must be an expression over columns, not a query")
     if tree.find(exp.Star):
         raise ValueError(f"columns: {text!r} may not use *")
-    _refuse_side_effects(tree, "columns")
+    calls = _refuse_side_effects(tree, "columns")
     columns = {c.name for c in tree.find_all(exp.Column)}
     if not columns:
         raise ValueError(f"columns: {text!r} names no column")
     if any(c.table for c in tree.find_all(exp.Column)):
         raise ValueError(f"columns: {text!r}: write column names without a table")
-    return tree.sql(dialect=DIALECT), columns
+    return tree.sql(dialect=DIALECT), columns, calls
+
+
+def unlisted_calls(calls: tuple[Call, ...], allowed: tuple[str, ...]) -> list[Call]:
+    """Calls that can only reach a function of the database's own and are not allowlisted."""
+    names = {a.split(".", 1)[1] for a in allowed}
+    unlisted = []
+    for call in calls:
+        if call.schema in (None, "pg_catalog") and call.name in builtins():
+            continue
+        listed = f"{call.schema}.{call.name}" in allowed if call.schema else call.name in names
+        if not listed:
+            unlisted.append(call)
+    return unlisted
+
+
+def _statement(text: str, key: str) -> str:
+    """The text up to its last token: trailing comments and semicolons dropped."""
+    tokens = [t for t in _tokens(text, key) if t.token_type != TokenType.SEMICOLON]
+    if not tokens:
+        raise ValueError(f"{key}: the query is empty")
+    return text[: tokens[-1].end + 1].strip()
+
+
+def _tokens(text: str, key: str) -> list[Token]:
+    try:
+        tokens: list[Token] = Postgres().tokenizer_class().tokenize(text)
+    except SqlglotError as exc:
+        raise ValueError(f"{key}: cannot parse as PostgreSQL: {_first(exc)}") from None
+    for token, after in zip(tokens, [*tokens[1:], None], strict=True):
+        raw = text[token.start : token.end + 1]
+        if token.token_type == TokenType.UNICODE_STRING or _unicode_name(token, after, text):
+            raise ValueError(
+                f"{key}: U& Unicode escapes are not allowed: write the name or text plainly"
+            )
+        if token.token_type == TokenType.BYTE_STRING and raw[:1] in "eE":
+            raise ValueError(
+                f"{key}: E'...' escape strings are not allowed: write a standard '...' string"
+            )
+    return tokens
+
+
+def _unicode_name(token: Token, after: Token | None, text: str) -> bool:
+    """``U&"..."`` reaches sqlglot as the column U, ``&`` and an identifier."""
+    if token.text.upper() != "U" or after is None or after.token_type != TokenType.AMP:
+        return False
+    return text[after.end + 1 : after.end + 2] in ("'", '"') and after.start == token.end + 1
 
 
 def _parse(text: str) -> list[Any]:
@@ -83,16 +158,50 @@ def _parse(text: str) -> list[Any]:
         raise ValueError(f"sql: cannot parse as PostgreSQL: {_first(exc)}") from None
 
 
-def _refuse_side_effects(tree: Any, key: str) -> None:
+def _refuse_side_effects(tree: Any, key: str) -> tuple[Call, ...]:
+    calls: list[Call] = []
     for node in tree.walk():
         if isinstance(node, _WRITES):
             raise ValueError(f"{key}: {_name(node)} is not allowed: rules only read")
         if isinstance(node, exp.Select) and node.args.get("locks"):
             raise ValueError(f"{key}: FOR UPDATE/SHARE is not allowed: rules take no row locks")
-        if isinstance(node, exp.Func):
-            name = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
-            if name in _FORBIDDEN_FUNCTIONS:
-                raise ValueError(f"{key}: function {name}() is not allowed: it has side effects")
+        if isinstance(node, exp.Anonymous):
+            call = _call(node)
+            _refuse_builtin(call, key)
+            calls.append(call)
+    return tuple(dict.fromkeys(calls))
+
+
+def _refuse_builtin(call: Call, key: str) -> None:
+    if call.schema not in (None, "pg_catalog"):
+        return
+    if call.name in QUERY_TEXT:
+        raise ValueError(f"{key}: function {call}() is not allowed: it runs query text")
+    if builtins().get(call.name):
+        raise ValueError(
+            f"{key}: function {call}() is not allowed: it is volatile and can act outside "
+            "the read-only transaction"
+        )
+
+
+def _call(node: exp.Anonymous) -> Call:
+    name = _folded(node.this)
+    parent = node.parent
+    schema = None
+    if isinstance(parent, exp.Dot) and parent.expression is node:
+        schema = _folded(parent.this.this if isinstance(parent.this, exp.Column) else parent.this)
+    elif isinstance(parent, exp.Table) and parent.this is node and parent.args.get("db"):
+        schema = _folded(parent.args["db"])
+    return Call(schema, name)
+
+
+def _folded(part: Any) -> str:
+    """A name as PostgreSQL reads it: unquoted names fold to lower case."""
+    if isinstance(part, exp.Identifier):
+        return str(part.this) if part.quoted else str(part.this).lower()
+    if isinstance(part, exp.Expression):
+        return _folded(part.this) if part.this is not None else part.sql(DIALECT)
+    return str(part).lower()
 
 
 def _name(node: Any) -> str:
@@ -100,5 +209,12 @@ def _name(node: Any) -> str:
 
 
 def _first(exc: SqlglotError) -> str:
-    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))  # sqlglot underlines with terminal codes
-    return " ".join(text.split())[:200]
+    """sqlglot's reason and position, never its excerpt of the text (it may hold a secret)."""
+    errors = getattr(exc, "errors", None)
+    if errors:
+        first = errors[0]
+        reason = " ".join(str(first.get("description") or "syntax error").split())[:120]
+        return f"{reason} (line {first.get('line')}, column {first.get('col')} of the query)"
+    if isinstance(exc, TokenError):
+        return "a string, quoted name or comment is not closed"
+    return "syntax error"

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import difflib
-import re
 from datetime import timedelta
 
 from restoregate.catalog import Catalog, Table
+from restoregate.durations import bounded
 from restoregate.names import NameError_, QualifiedName, parse_identifier, parse_table
 from restoregate.rules.ruleset import RuleSet
 
-_AGE = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+MAX_AGE_BOUNDS = (timedelta(seconds=1), timedelta(days=100 * 365))  # freshness max_age
 
 
 def table_name(text: str) -> QualifiedName:
@@ -32,10 +31,8 @@ def column_names(texts: tuple[str, ...], key: str = "columns") -> tuple[str, ...
 
 
 def duration(text: str) -> timedelta:
-    match = _AGE.match(text)
-    if not match:
-        raise ValueError(f"max_age: {text!r} is not a duration; write 90m, 36h, 7d or 2w")
-    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    """``max_age``: the one duration grammar (``durations.py``), from 1s to 100 years."""
+    return bounded(text, "max_age", *MAX_AGE_BOUNDS)
 
 
 def find_table(catalog: Catalog, rules: RuleSet, name: QualifiedName) -> Table:

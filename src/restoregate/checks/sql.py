@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 from restoregate.context import CheckContext, Outcome
 from restoregate.engines.base import Request, UserQuery
 from restoregate.report import Violation
-from restoregate.sqlcheck import check_query
+from restoregate.sqlcheck import Call, check_query
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,10 @@ def _public_first(schema: str) -> tuple[bool, str]:
     return (schema != "public", schema)
 
 
+def _schemas(ctx: CheckContext) -> list[str]:
+    return sorted({t.name.schema for t in ctx.scope.tables}, key=_public_first)
+
+
 class Sql:
     """A query that returns violating rows; the rule passes when it returns few enough.
 
@@ -40,8 +44,11 @@ class Sql:
 
     Passes: no order has a negative total. The query is parsed as PostgreSQL by sqlglot
     before anything runs: exactly one SELECT (CTEs allowed), no data-modifying CTE, no
-    FOR UPDATE/SHARE, no INTO, no function with side effects; it runs inside the
-    read-only snapshot, and only the first 20 rows are fetched. Unqualified names
+    FOR UPDATE/SHARE, no INTO. The server then resolves every function, operator and
+    view it touches: only built-in, non-volatile functions that run no query text may
+    run, and functions the file lists under ``allow_functions``. It runs inside the
+    read-only snapshot, in a savepoint that is rolled back, and only the first 20 rows
+    are fetched. Trailing comments and semicolons are fine. Unqualified names
     resolve in the schemas in scope (``public`` first), after ``pg_catalog``.
     """
 
@@ -53,11 +60,19 @@ class Sql:
         sql: str
         max_rows: int = 0
         query: str = field(init=False)
+        calls: tuple[Call, ...] = field(init=False)
 
         def __post_init__(self) -> None:
-            object.__setattr__(self, "query", check_query(self.sql))
+            query, calls = check_query(self.sql)
+            object.__setattr__(self, "query", query)
+            object.__setattr__(self, "calls", calls)
             if self.max_rows < 0:
                 raise ValueError("max_rows cannot be negative")
+
+    @staticmethod
+    def vet(ctx: CheckContext, params: Params) -> None:
+        """Before any rule runs: the server refuses what the query would call (exit 2)."""
+        ctx.probes.backend.vet_query(params.query, _schemas(ctx), ctx.allow_functions)
 
     def run(self, ctx: CheckContext, params: Params) -> Outcome:
         schemas = sorted({t.name.schema for t in ctx.scope.tables}, key=_public_first)

@@ -12,7 +12,7 @@ from restoregate.engines.base import DuplicateKeys, Request
 from restoregate.names import QualifiedName
 from restoregate.report import Violation
 from restoregate.rules.ruleset import RuleSet
-from restoregate.sqlcheck import check_expression
+from restoregate.sqlcheck import Call, check_expression
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class Unique:
 
     Passes: every address is used once. Rows with a NULL in the key are distinct, as
     in a unique constraint. Expressions are parsed by sqlglot and may use only the
-    table's columns.
+    table's columns; the server vets the functions they call as for ``sql`` rules.
     """
 
     name: ClassVar[str] = "unique"
@@ -62,20 +62,29 @@ class Unique:
         parsed: QualifiedName = field(init=False)
         expressions: tuple[str, ...] = field(init=False)
         referenced: frozenset[str] = field(init=False)
+        calls: tuple[Call, ...] = field(init=False)
 
         def __post_init__(self) -> None:
             object.__setattr__(self, "parsed", table_name(self.table))
             if not self.columns:
                 raise ValueError("columns: name at least one column or expression")
             checked = [check_expression(text) for text in self.columns]
-            object.__setattr__(self, "expressions", tuple(sql for sql, _ in checked))
+            object.__setattr__(self, "expressions", tuple(sql for sql, _, _ in checked))
             object.__setattr__(
-                self, "referenced", frozenset(c for _, cols in checked for c in cols)
+                self, "referenced", frozenset(c for _, cols, _ in checked for c in cols)
             )
+            calls = (c for _, _, found in checked for c in found)
+            object.__setattr__(self, "calls", tuple(dict.fromkeys(calls)))
 
     @staticmethod
     def validate(params: Params, catalog: Catalog, rules: RuleSet) -> None:
         find_columns(find_table(catalog, rules, params.parsed), tuple(sorted(params.referenced)))
+
+    @staticmethod
+    def vet(ctx: CheckContext, params: Params) -> None:
+        """Before any rule runs: the server refuses what the expressions would call (exit 2)."""
+        table = ctx.catalog.tables[params.parsed]
+        ctx.probes.backend.vet_expressions(table, params.expressions, ctx.allow_functions)
 
     def run(self, ctx: CheckContext, params: Params) -> Outcome:
         table = ctx.catalog.tables[params.parsed]

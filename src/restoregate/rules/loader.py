@@ -17,14 +17,15 @@ from yaml.nodes import Node
 
 from restoregate.checks import CHECKS
 from restoregate.errors import RulesError
-from restoregate.names import ColumnSet, NameError_, parse_column_set, parse_identifier
+from restoregate.names import ColumnSet, NameError_, parse_column_set, parse_identifier, parse_table
 from restoregate.rules.params import RULE_KEYS, Entries, build_params, patterns, suggest
 from restoregate.rules.ruleset import LogicalReference, Position, Rule, RuleSet, Severity
 from restoregate.rules.yaml_nodes import Doc, position, show
+from restoregate.sqlcheck import Call, unlisted_calls
 
 __all__ = ["default_rules", "example_rules", "lint", "load_rules_files", "load_rules_text"]
 
-TOP_KEYS = ("version", "schemas", "exclude", "references", "rules")
+TOP_KEYS = ("version", "schemas", "exclude", "references", "allow_functions", "rules")
 SEVERITIES: tuple[Severity, ...] = ("error", "warn")
 DEFAULT_LABEL = "rules/default.yaml (built-in)"
 MAX_BYTES = 10_000_000  # a rules file is a page of YAML; this is anything but
@@ -38,7 +39,13 @@ def load_rules_files(paths: Sequence[str | Path]) -> RuleSet:
 
 def load_rules_text(text: str, path: str) -> RuleSet:
     """One rules file's text; ``path`` is what errors and positions show."""
-    doc = Doc(path, text)
+    try:
+        return _load(Doc(path, text), path)
+    except (MemoryError, RecursionError, OverflowError):
+        raise RulesError(path, 1, 1, "the rules file is too large or too deep to read") from None
+
+
+def _load(doc: Doc, path: str) -> RuleSet:
     top = _entries(doc, doc.root, "the rules file", "a mapping with version: 1 and rules")
     for key, (knode, _) in top.items():
         if key not in TOP_KEYS:
@@ -47,13 +54,37 @@ def load_rules_text(text: str, path: str) -> RuleSet:
     if "rules" not in top:
         doc.fail(doc.root, "missing key 'rules'", "list at least one rule under rules:")
     parts = {key: _PARTS[key](doc, value) for key, (_, value) in top.items() if key in _PARTS}
+    allowed = parts.get("allow_functions", ())
+    for rule in parts["rules"]:
+        _check_calls(doc, rule, allowed)
     return RuleSet(
         rules=parts["rules"],
         schemas=parts.get("schemas"),
         exclude=parts.get("exclude", ()),
         references=parts.get("references", ()),
         sources=(path,),
+        allow_functions=allowed,
+        redactions=doc.redactions,
     )
+
+
+def _check_calls(doc: Doc, rule: Rule, allowed: tuple[str, ...]) -> None:
+    """A rule's SQL may call a function of the database's own only if the file lists it."""
+    calls: tuple[Call, ...] = getattr(rule.params, "calls", ())
+    unlisted = unlisted_calls(calls, allowed)
+    if unlisted:
+        pos = rule.position
+        call = unlisted[0]
+        raise RulesError(
+            pos.path,
+            pos.line,
+            pos.col,
+            doc.redact(f"rule {show(rule.id)} calls {call}(), which is not a built-in function"),
+            doc.redact(
+                "if you trust it, list it at the top of the file: allow_functions: "
+                f"[{call.schema or 'public'}.{call.name}]"
+            ),
+        )
 
 
 def default_rules() -> RuleSet:
@@ -104,6 +135,8 @@ def merge(sets: Iterable[RuleSet]) -> RuleSet:
         exclude=tuple(p for s in sets for p in s.exclude),
         references=tuple(r for s in sets for r in s.references),
         sources=tuple(p for s in sets for p in s.sources),
+        allow_functions=tuple(dict.fromkeys(a for s in sets for a in s.allow_functions)),
+        redactions=tuple(r for s in sets for r in s.redactions),
     )
 
 
@@ -233,6 +266,32 @@ def _exclude(doc: Doc, node: Node) -> tuple[str, ...]:
     return patterns(doc, node, "exclude")
 
 
+def _unqualified(text: str) -> bool:
+    try:
+        parse_identifier(text)
+    except NameError_:
+        return False
+    return True
+
+
+def _allow_functions(doc: Doc, node: Node) -> tuple[str, ...]:
+    """``[schema.name, ...]``: functions of the database's own that rules may call."""
+    items = doc.sequence(node, "allow_functions", "a list of schema.function names")
+    names = []
+    for item in items:
+        text = doc.text(item, "allow_functions", "a schema.function name")
+        try:
+            name = parse_table(text)
+        except NameError_ as exc:
+            doc.fail_at(item, exc.offset, f"allow_functions: {show(text)} is not a name: {exc}")
+        if _unqualified(text):
+            doc.fail(item, f"allow_functions: write the schema too, e.g. public.{name.name}")
+        if name.schema == "pg_catalog":
+            doc.fail(item, "allow_functions: built-in functions cannot be allowed, only your own")
+        names.append(f"{name.schema}.{name.name}")
+    return tuple(dict.fromkeys(names))
+
+
 # --- rules --------------------------------------------------------------------------
 
 
@@ -304,5 +363,6 @@ _PARTS: dict[str, Callable[[Doc, Node], Any]] = {
     "schemas": _schemas,
     "exclude": _exclude,
     "references": _references,
+    "allow_functions": _allow_functions,
     "rules": _rules,
 }

@@ -72,6 +72,15 @@ class RuleSet:
     exclude: tuple[str, ...] = ()
     references: tuple[LogicalReference, ...] = ()
     sources: tuple[str, ...] = field(default=())
+    # allow_functions: user-defined functions (schema.name) rules' SQL may call
+    allow_functions: tuple[str, ...] = ()
+    # (value, "${NAME}") of substituted variables: errors found later show the name
+    redactions: tuple[tuple[str, str], ...] = field(default=(), compare=False, repr=False)
+
+    def redact(self, message: str) -> str:
+        for value, name in self.redactions:
+            message = message.replace(value, name)
+        return message
 
     def in_scope(self, table: QualifiedName) -> bool:
         """Whether ``schema.table`` is judged: its schema is listed and no exclude matches."""

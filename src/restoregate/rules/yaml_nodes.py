@@ -24,6 +24,9 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from restoregate.errors import RulesError
 
 MAX_DEPTH = 50
+MAX_EXPANSION = 1 << 20  # characters all ${NAME} values may add to one file, at most
+MIN_EXPANSION = 64 << 10  # ... and at least, however small the file (else 16x the file)
+MIN_SECRET = 3  # shorter values are not worth hiding and would garble every message
 _CORE = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {f"{_CORE}{t}" for t in ("str", "int", "float", "bool", "null", "timestamp")}
 _COLLECTION_TAGS = {f"{_CORE}map", f"{_CORE}seq"}
@@ -68,18 +71,37 @@ class Doc:
     def __init__(self, path: str, text: str) -> None:
         self.path = path
         self.source = text
+        # ${NAME} expansion is bounded so a small file cannot become a huge one
+        self.expansion_limit = min(MAX_EXPANSION, max(MIN_EXPANSION, 16 * len(text)))
+        self._expanded = 0
+        self._substituted: dict[int, str] = {}  # node id -> its text after substitution
+        self._secrets: dict[str, str] = {}  # a variable's value -> "${NAME}", for messages
         self.root = self._compose()
         self._validate(self.root)
 
     # --- errors ---------------------------------------------------------------------
 
     def fail(self, node: Node, message: str, hint: str | None = None) -> NoReturn:
-        raise _error(self.path, node.start_mark, message, hint)
+        raise _error(self.path, node.start_mark, self.redact(message), self._redact(hint))
 
     def fail_at(self, node: Node, offset: int, message: str, hint: str | None = None) -> NoReturn:
         """Point at character ``offset`` of a scalar's value when the file shows it verbatim."""
         line, col = position(node)
-        raise RulesError(self.path, line, col + self._shift(node, offset), one_line(message), hint)
+        col += self._shift(node, offset)
+        raise RulesError(self.path, line, col, one_line(self.redact(message)), self._redact(hint))
+
+    @property
+    def redactions(self) -> tuple[tuple[str, str], ...]:
+        return tuple(sorted(self._secrets.items(), key=lambda item: -len(item[0])))
+
+    def redact(self, message: str) -> str:
+        """A message with every substituted variable's value shown as ``${NAME}`` again."""
+        for value in sorted(self._secrets, key=len, reverse=True):
+            message = message.replace(value, self._secrets[value])
+        return message
+
+    def _redact(self, hint: str | None) -> str | None:
+        return self.redact(hint) if hint is not None else None
 
     def _shift(self, node: Node, offset: int) -> int:
         if not isinstance(node, ScalarNode) or node.start_mark.line != node.end_mark.line:
@@ -212,6 +234,11 @@ class Doc:
             self.fail(node, f"{show(node.value)} is not a valid {kind}", "quote it if it is text")
 
     def _substitute(self, node: ScalarNode) -> str:
+        if id(node) not in self._substituted:
+            self._substituted[id(node)] = self._expand(node)
+        return self._substituted[id(node)]
+
+    def _expand(self, node: ScalarNode) -> str:
         def replace(match: re.Match[str]) -> str:
             name = match.group(1)
             if match.group(0) == "$${":
@@ -230,7 +257,19 @@ class Doc:
                     f"environment variable {cut(name)} is not set",
                     f"export {cut(name)}=... first, or write $${{ for a literal ${{",
                 )
-            return os.environ[name]
+            value = os.environ[name]
+            self._expanded += len(value)
+            if self._expanded > self.expansion_limit:
+                self.fail_at(
+                    node,
+                    match.start(),
+                    f"${{{cut(name)}}}: environment variables expand the rules file to more "
+                    f"than {self.expansion_limit:,} characters",
+                    "a rules file's variables hold names and short values, not documents",
+                )
+            if len(value) >= MIN_SECRET:
+                self._secrets[value] = f"${{{name}}}"
+            return value
 
         return _VARIABLE.sub(replace, node.value)
 

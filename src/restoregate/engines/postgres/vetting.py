@@ -33,7 +33,7 @@ import psycopg
 from psycopg import pq
 
 from restoregate.engines.postgres.queries import load
-from restoregate.errors import CheckFailedToRun
+from restoregate.errors import RefusedSql
 
 # Built-ins that are not volatile and yet evaluate SQL text or run queries of their own
 # (table_to_xml reads a view, which may call anything; pg_input_is_valid coerces to any
@@ -95,10 +95,6 @@ _FIELD = re.compile(r"(?<![\\\w]):(\w+)\s+(\d+)\b")
 _OID_LIST = re.compile(r"(?<![\\\w]):(\w+)\s+\(o((?:\s+\d+)*)\s*\)")
 _FUNC_LIKE = re.compile(r"func|fn|proc|handler", re.IGNORECASE)
 _TREE_MESSAGE = "rewritten parse tree"
-
-
-class RefusedSql(CheckFailedToRun):
-    """The server's reading of a rules file's SQL calls something that may not run."""
 
 
 @dataclass(frozen=True)
