@@ -59,7 +59,8 @@ relations (oid) AS (  -- a table read with its inheritance children and partitio
     UNION
     SELECT i.inhrelid FROM relations JOIN pg_catalog.pg_inherits AS i ON i.inhparent = relations.oid
 )
-SELECT p.oid::pg_catalog.regprocedure::pg_catalog.text AS object,
+SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(p.proname) || '('
+           || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')' AS object,
        CASE
            WHEN p.oid < 16384 AND p.proname = ANY (%(query_text)s::pg_catalog.text[])
                THEN 'runs query text of its own'
@@ -77,7 +78,10 @@ WHERE p.oid IN (SELECT oid FROM with_aggregates)
   AND NOT (p.oid < 16384 AND p.pronamespace = 'pg_catalog'::pg_catalog.regnamespace
            AND p.provolatile <> 'v' AND p.proname <> ALL (%(query_text)s::pg_catalog.text[]))
 UNION ALL
-SELECT c.oid::pg_catalog.regclass::pg_catalog.text, 'a foreign table: reading it opens a connection'
-FROM relations JOIN pg_catalog.pg_class AS c ON c.oid = relations.oid
+SELECT pg_catalog.quote_ident(s.nspname) || '.' || pg_catalog.quote_ident(c.relname),
+       'a foreign table: reading it opens a connection elsewhere'
+FROM relations
+JOIN pg_catalog.pg_class AS c ON c.oid = relations.oid
+JOIN pg_catalog.pg_namespace AS s ON s.oid = c.relnamespace
 WHERE c.relkind = 'f'
 ORDER BY 1
