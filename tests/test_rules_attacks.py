@@ -95,8 +95,10 @@ def test_standard_conforming_strings_cannot_be_turned_off_for_later_rules(db):
     )
     with pytest.raises(RulesError, match="set_config"):
         load_rules_text(
-            rules("{id: q, check: sql, sql: \"SELECT set_config('standard_conforming_strings',"
-                  " 'off', false)\"}"),
+            rules(
+                "{id: q, check: sql, sql: \"SELECT set_config('standard_conforming_strings',"
+                " 'off', false)\"}"
+            ),
             "r.yaml",
         )
     smuggled = r"SELECT 'a\'; COMMIT; BEGIN READ WRITE; DELETE FROM victim; --'"
@@ -116,7 +118,7 @@ def test_standard_conforming_strings_cannot_be_turned_off_for_later_rules(db):
     [
         'SELECT U&"\\0064blink"(1)',
         "SELECT U&'\\0041'",
-        "SELECT u&\"x\" FROM victim",
+        'SELECT u&"x" FROM victim',
         "SELECT E'a\\'b'",
     ],
 )
@@ -319,7 +321,7 @@ def test_a_foreign_table_is_refused(db):
 
 def test_unique_expressions_are_vetted_by_the_server(db):
     db.execute(VICTIM + EVIL)
-    with pytest.raises(RulesError, match="public.evil"):
+    with pytest.raises(RulesError, match=r"public\.evil"):
         gate(db.dsn, rules("{id: u, check: unique, table: victim, columns: ['public.evil(id)']}"))
     with backend(db.dsn) as found:
         table = next(t for n, t in found.catalog().tables.items() if n.name == "victim")
@@ -342,3 +344,56 @@ def test_a_refused_rule_closes_the_gate_with_exit_2_on_the_command_line(db, tmp_
     )
     assert result.exit_code == 2
     assert f"{path}:3:5: rule 'q'" in result.output + result.stderr
+
+
+ORDINARY = [
+    "SELECT id FROM t1 WHERE (id, name) < (5, 'z') ORDER BY name DESC NULLS LAST",
+    "SELECT t1_id, sum(amount) FILTER (WHERE amount > 0), count(DISTINCT id) FROM t2"
+    " GROUP BY t1_id HAVING count(*) > 1",
+    "SELECT id, row_number() OVER (PARTITION BY name ORDER BY ts RANGE BETWEEN UNBOUNDED"
+    " PRECEDING AND CURRENT ROW) FROM t1",
+    "WITH x AS (SELECT * FROM t1) SELECT * FROM x JOIN LATERAL (SELECT * FROM t2"
+    " WHERE t2.t1_id = x.id) y ON true",
+    "SELECT * FROM t1 WHERE id IN (SELECT t1_id FROM t2) AND id = ANY('{1,2}')"
+    " AND name ILIKE 'a%' AND name ~ '^a'",
+    "SELECT g, j->>'a', j @> '{\"a\":1}', arr[1], coalesce(name, 'x'), greatest(1,2),"
+    " nullif(id, 0), ts::date, extract(epoch from ts), now() - interval '1 day'"
+    " FROM t1, generate_series(1,3) g",
+    "SELECT * FROM t1 TABLESAMPLE SYSTEM (50)",
+    "SELECT id::text || name, lower(name), length(name), to_char(ts, 'YYYY'),"
+    " date_trunc('day', ts), md5(name), string_agg(name, ',') OVER () FROM t1",
+    "SELECT DISTINCT ON (name) name, id FROM t1 ORDER BY name, id",
+    "SELECT id FROM t1 UNION SELECT t1_id FROM t2 EXCEPT SELECT 3",
+    "SELECT jsonb_array_elements('[1,2]'::jsonb), array_agg(id ORDER BY id) FROM t1 GROUP BY 1",
+    "SELECT CASE WHEN id > 1 THEN 'a' ELSE 'b' END, id BETWEEN 1 AND 2,"
+    " id IS DISTINCT FROM 3, name IN ('a','b') FROM t1",
+    "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY id) FROM t1",
+    "SELECT id FROM t1 -- a trailing comment",
+]
+
+
+def test_ordinary_queries_are_not_refused(db):
+    db.execute(
+        "CREATE TABLE t1 (id int PRIMARY KEY, name text, ts timestamptz, j jsonb, arr int[]);"
+        "CREATE TABLE t2 (id int, t1_id int REFERENCES t1, amount numeric);"
+        "INSERT INTO t1 VALUES (1, 'a', now(), '{\"a\": 1}', '{1,2}');"
+    )
+    with backend(db.dsn) as found:
+        for query in ORDINARY:
+            found.vet_query(query, ["public"], [])
+            found.query_rows(query, 20, ["public"])
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("SELECT * FROM victim FOR UPDATE", "neither write nor lock"),
+        ("WITH d AS (DELETE FROM victim RETURNING *) SELECT * FROM d", "cannot run it"),
+        ("SELECT * FROM no_such_table", "does not exist"),
+    ],
+)
+def test_the_server_refuses_what_is_not_a_plain_select(db, query, message):
+    db.execute(VICTIM)
+    with backend(db.dsn) as found, pytest.raises(RefusedSql, match=message):
+        found.query_rows(query, 20, ["public"])
+    assert victim_rows(db) == 5

@@ -131,7 +131,8 @@ def _tokens(text: str, key: str) -> list[Token]:
         tokens: list[Token] = Postgres().tokenizer_class().tokenize(text)
     except SqlglotError as exc:
         raise ValueError(f"{key}: cannot parse as PostgreSQL: {_first(exc)}") from None
-    for token, after in zip(tokens, [*tokens[1:], None], strict=True):
+    for index, token in enumerate(tokens):
+        after = tokens[index + 1] if index + 1 < len(tokens) else None
         raw = text[token.start : token.end + 1]
         if token.token_type == TokenType.UNICODE_STRING or _unicode_name(token, after, text):
             raise ValueError(
