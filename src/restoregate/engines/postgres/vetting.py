@@ -157,7 +157,10 @@ def _rewritten_tree(conn: psycopg.Connection[Any], text: str, what: str) -> str:
             "utf-8", "replace"
         )
         raise RefusedSql(f"{what}: the server cannot run it: {message or 'unknown error'}")
-    conn.execute("SELECT pg_catalog.set_config('client_min_messages', 'notice', true)")
+    conn.execute(
+        "SELECT pg_catalog.set_config('debug_print_rewritten', 'off', true),"
+        " pg_catalog.set_config('client_min_messages', 'notice', true)"
+    )
     if len(notices) != 1:
         raise RefusedSql(
             f"{what}: the server did not show how it reads the query, so it cannot be vetted",
