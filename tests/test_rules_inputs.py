@@ -279,6 +279,9 @@ def test_role_on_the_command_line(db, make_role):
     result = run("check", "--dsn", db.dsn, "--role", nobody, "--format", "json")
     assert result.exit_code == 3
     assert run("check", "--dsn", db.dsn, "--role", "").exit_code == 2
+    missing = run("check", "--dsn", db.dsn, "--role", "rg_no_such_role_x9")
+    assert missing.exit_code == 2
+    assert "rg_no_such_role_x9" in missing.stderr and "does not exist" in missing.stderr
 
 
 def test_a_changed_setting_is_caught(db):

@@ -106,10 +106,10 @@ def connect(dsn: str | None, settings: SessionSettings) -> psycopg.Connection[ob
     return conn
 
 
-def _setup_problem(exc: psycopg.Error, settings: SessionSettings) -> ConnectionProblem:
-    if settings.role is not None and isinstance(
-        exc, (psycopg.errors.InsufficientPrivilege, psycopg.errors.InvalidParameterValue)
-    ):
+def _setup_problem(exc: psycopg.Error, settings: SessionSettings) -> ConnectionProblem | UsageError:
+    if settings.role is not None and isinstance(exc, psycopg.errors.InvalidParameterValue):
+        return UsageError(f"--role {settings.role}: {_first_line(exc)}")
+    if settings.role is not None and isinstance(exc, psycopg.errors.InsufficientPrivilege):
         return ConnectionProblem(
             f"--role {settings.role}: {_first_line(exc)}",
             "the connecting user must be a member of the role (GRANT role TO user)",
