@@ -19,7 +19,14 @@ import pytest
 from click.testing import CliRunner
 
 from restoregate.cli import cli
-from restoregate.engines.postgres.probes import PostgresBackend, open_backend
+from restoregate.engines.base import (
+    DuplicateKeys,
+    Duplicates,
+    QueryRows,
+    UserQuery,
+    VetUserQuery,
+)
+from restoregate.engines.postgres.probes import PostgresEngine, open_engine
 from restoregate.engines.postgres.session import SessionSettings
 from restoregate.errors import CheckFailedToRun, RefusedSql, RulesError
 from restoregate.rules.loader import load_rules_text
@@ -42,10 +49,31 @@ def lint(tmp_path: Path, text: str) -> tuple[int, str]:
     return result.exit_code, result.output + (result.stderr if result.stderr_bytes else "")
 
 
+class Direct:
+    """The engine's own answers, asked directly: past sqlglot, past the loader."""
+
+    def __init__(self, engine: PostgresEngine) -> None:
+        self.engine = engine
+        self.connection = engine.connection
+
+    def query_rows(
+        self, query: str, sample: int, schemas: list[str], allowed: tuple[str, ...] = ()
+    ) -> QueryRows:
+        request = UserQuery(query, sample, tuple(schemas), tuple(allowed))
+        return self.engine.answer_user_query(request)
+
+    def vet_query(self, query: str, schemas: list[str], allowed: list[str]) -> None:
+        self.engine.answer_vet_user_query(VetUserQuery(query, tuple(schemas), tuple(allowed)))
+
+    def duplicates(self, table: str, expressions: list[str], sample: int) -> Duplicates:
+        found = next(n for n in self.engine.catalog().tables if n.name == table)
+        return self.engine.answer_duplicate_keys(DuplicateKeys(found, tuple(expressions), sample))
+
+
 @contextmanager
-def backend(dsn: str) -> Iterator[PostgresBackend]:
-    with open_backend(dsn, SessionSettings()) as found:
-        yield found
+def backend(dsn: str) -> Iterator[Direct]:
+    with open_engine(dsn, SessionSettings()) as found:
+        yield Direct(found)
 
 
 def victim_rows(db) -> int:
@@ -104,7 +132,7 @@ def test_standard_conforming_strings_cannot_be_turned_off_for_later_rules(db):
     smuggled = r"SELECT 'a\'; COMMIT; BEGIN READ WRITE; DELETE FROM victim; --'"
     with backend(db.dsn) as found:
         # even a function the file trusts cannot leave the setting behind its probe
-        found.query_rows("SELECT public.flip()", 20, ["public"], ["public.flip"])
+        found.query_rows("SELECT public.flip()", 20, ["public"], ("public.flip",))
         conn = found.connection
         assert conn.execute("SHOW standard_conforming_strings").fetchone() == ("on",)
         # the server reads 'a\' as the whole string, as sqlglot does: one statement, broken
@@ -216,7 +244,7 @@ def test_advisory_locks_and_probe_locks_do_not_survive(db):
     with backend(db.dsn) as found:
         with pytest.raises(RefusedSql, match="pg_advisory_lock"):
             found.query_rows("SELECT pg_advisory_lock(4242)", 20, [])
-        found.query_rows("SELECT public.grab()", 20, ["public"], ["public.grab"])
+        found.query_rows("SELECT public.grab()", 20, ["public"], ("public.grab",))
         pid = found.connection.info.backend_pid
         held = db.scalar(
             f"SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = {pid}"
@@ -323,10 +351,8 @@ def test_unique_expressions_are_vetted_by_the_server(db):
     db.execute(VICTIM + EVIL)
     with pytest.raises(RulesError, match=r"public\.evil"):
         gate(db.dsn, rules("{id: u, check: unique, table: victim, columns: ['public.evil(id)']}"))
-    with backend(db.dsn) as found:
-        table = next(t for n, t in found.catalog().tables.items() if n.name == "victim")
-        with pytest.raises(RefusedSql, match="pg_terminate_backend"):
-            found.duplicates(table, ["pg_terminate_backend(id)"], 20)
+    with backend(db.dsn) as found, pytest.raises(RefusedSql, match="pg_terminate_backend"):
+        found.duplicates("victim", ["pg_terminate_backend(id)"], 20)
     assert victim_rows(db) == 5
 
 

@@ -12,7 +12,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from restoregate.cli import cli
 from restoregate.durations import bounded, format_duration, parse_duration
-from restoregate.engines.postgres.probes import open_backend
+from restoregate.engines.postgres.probes import open_engine as open_backend
 from restoregate.engines.postgres.session import SessionSettings, check_state, session_state
 from restoregate.errors import CheckFailedToRun, ConnectionProblem, RulesError, UsageError
 from restoregate.rules.loader import load_rules_text

@@ -24,7 +24,7 @@ from restoregate.checks.base import params_class
 from restoregate.context import CheckContext, Outcome
 from restoregate.engines import engine_for
 from restoregate.engines.base import Engine, Request
-from restoregate.errors import CheckFailedToRun, RulesError, UsageError
+from restoregate.errors import CheckFailedToRun, RefusedSql, RulesError, UsageError
 from restoregate.inference import infer
 from restoregate.init import render_rules
 from restoregate.probes import Probes
@@ -98,7 +98,10 @@ def run_check(
         validate_rules(ruleset, catalog)
         require_support(ruleset, selected, engine)
         probes = probes.scoped(scope.feeds)
-        ctx = CheckContext(catalog, scope, probes, started_at, restore_point, source)
+        ctx = CheckContext(
+            catalog, scope, probes, started_at, restore_point, source, ruleset.allow_functions
+        )
+        vet_rules(ruleset, ctx, selected)
         if progress:
             progress.started([r for r in ruleset.rules if r.id in selected])
         results = [_run_rule(ctx, rule, rule.id in selected, progress) for rule in ruleset.rules]

@@ -39,6 +39,8 @@ from restoregate.engines.base import (
     SequencePositionOf,
     UserQuery,
     ValueSample,
+    VetDuplicateKeys,
+    VetUserQuery,
 )
 from restoregate.errors import CheckFailedToRun
 from restoregate.names import ColumnSet, QualifiedName
@@ -167,11 +169,27 @@ class Probes:
     def newest(self, table: QualifiedName, column: str) -> datetime | None:
         return self.ask(Newest(table, column))
 
-    def duplicates(self, table: QualifiedName, expressions: Sequence[str]) -> Duplicates:
-        return self.ask(DuplicateKeys(table, tuple(expressions), SAMPLE_SIZE))
+    def duplicates(
+        self, table: QualifiedName, expressions: Sequence[str], allowed: Sequence[str] = ()
+    ) -> Duplicates:
+        return self.ask(DuplicateKeys(table, tuple(expressions), SAMPLE_SIZE, tuple(allowed)))
 
-    def query_rows(self, query: str, schemas: Sequence[str]) -> QueryRows:
-        return self.ask(UserQuery(query, SAMPLE_SIZE, tuple(schemas)))
+    def query_rows(
+        self, query: str, schemas: Sequence[str], allowed: Sequence[str] = ()
+    ) -> QueryRows:
+        return self.ask(UserQuery(query, SAMPLE_SIZE, tuple(schemas), tuple(allowed)))
+
+    def vet_query(self, query: str, schemas: Sequence[str], allowed: Sequence[str]) -> None:
+        """Refuse (``RefusedSql``) what the server says the query would call; engines that
+        cannot vet leave it to their ``user_query`` answer."""
+        if self.supports(VetUserQuery):
+            self.ask(VetUserQuery(query, tuple(schemas), tuple(allowed)))
+
+    def vet_expressions(
+        self, table: QualifiedName, expressions: Sequence[str], allowed: Sequence[str]
+    ) -> None:
+        if self.supports(VetDuplicateKeys):
+            self.ask(VetDuplicateKeys(table, tuple(expressions), tuple(allowed)))
 
     def health(
         self, item: str, tables: Sequence[QualifiedName], schemas: Sequence[str]

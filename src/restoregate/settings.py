@@ -7,13 +7,15 @@ SQLite into a progress-handler deadline and a busy timeout.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+from datetime import timedelta
 
+from restoregate.durations import bounded
 from restoregate.errors import UsageError
 
-_DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|min|h|d)\s*$")
-_MILLISECONDS = {"ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
+# A gate never runs without limits: both timeouts are positive and bounded.
+STATEMENT_TIMEOUT_BOUNDS = (timedelta(milliseconds=1), timedelta(hours=24))
+LOCK_TIMEOUT_BOUNDS = (timedelta(milliseconds=1), timedelta(hours=1))
 
 
 @dataclass(frozen=True)
@@ -21,17 +23,20 @@ class SessionSettings:
     statement_timeout: str = "30min"
     lock_timeout: str = "10s"
     connect_timeout: int = 10  # seconds; libpq's own setting or PGCONNECT_TIMEOUT win
+    role: str | None = None  # --role: SET ROLE before anything runs, as pg_dump --role
 
     def __post_init__(self) -> None:
-        for option, value in (
-            ("--statement-timeout", self.statement_timeout),
-            ("--lock-timeout", self.lock_timeout),
-        ):
-            if not _DURATION.match(value):
-                raise UsageError(
-                    f"{option} {value!r} is not a duration",
-                    "write a number and a unit: 500ms, 30s, 15min, 2h, 1d",
-                )
+        self._check("--statement-timeout", self.statement_timeout, STATEMENT_TIMEOUT_BOUNDS)
+        self._check("--lock-timeout", self.lock_timeout, LOCK_TIMEOUT_BOUNDS)
+        if self.role is not None and (not self.role.strip() or "\x00" in self.role):
+            raise UsageError("--role: name a role", "e.g. --role restoregate_reader")
+
+    @staticmethod
+    def _check(option: str, text: str, limits: tuple[timedelta, timedelta]) -> None:
+        try:
+            bounded(text, option, *limits)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
 
     @property
     def statement_timeout_ms(self) -> int:
@@ -42,14 +47,6 @@ class SessionSettings:
         return milliseconds(self.lock_timeout)
 
 
-def normalise(value: str) -> str:
-    """``" 30 s "`` as ``30s``: the form a server setting takes."""
-    match = _DURATION.match(value)
-    assert match is not None
-    return f"{match.group(1)}{match.group(2)}"
-
-
 def milliseconds(value: str) -> int:
-    match = _DURATION.match(value)
-    assert match is not None
-    return int(match.group(1)) * _MILLISECONDS[match.group(2)]
+    """A duration of the one grammar (``durations.py``) in whole milliseconds."""
+    return int(bounded(value, "duration", timedelta(0), timedelta.max).total_seconds() * 1000)

@@ -72,11 +72,10 @@ class Sql:
     @staticmethod
     def vet(ctx: CheckContext, params: Params) -> None:
         """Before any rule runs: the server refuses what the query would call (exit 2)."""
-        ctx.probes.backend.vet_query(params.query, _schemas(ctx), ctx.allow_functions)
+        ctx.probes.vet_query(params.query, _schemas(ctx), ctx.allow_functions)
 
     def run(self, ctx: CheckContext, params: Params) -> Outcome:
-        schemas = sorted({t.name.schema for t in ctx.scope.tables}, key=_public_first)
-        found = ctx.probes.query_rows(params.query, schemas)
+        found = ctx.probes.query_rows(params.query, _schemas(ctx), ctx.allow_functions)
         if found.count <= params.max_rows:
             return Outcome(f"the query returned {found.count:,} rows")
         sample = [dict(zip(found.columns, row, strict=True)) for row in found.sample]

@@ -83,12 +83,11 @@ class Unique:
     @staticmethod
     def vet(ctx: CheckContext, params: Params) -> None:
         """Before any rule runs: the server refuses what the expressions would call (exit 2)."""
-        table = ctx.catalog.tables[params.parsed]
-        ctx.probes.backend.vet_expressions(table, params.expressions, ctx.allow_functions)
+        ctx.probes.vet_expressions(params.parsed, params.expressions, ctx.allow_functions)
 
     def run(self, ctx: CheckContext, params: Params) -> Outcome:
         table = ctx.catalog.tables[params.parsed]
-        found = ctx.probes.duplicates(table.name, params.expressions)
+        found = ctx.probes.duplicates(table.name, params.expressions, ctx.allow_functions)
         label = ", ".join(params.columns)
         if not found.groups:
             return Outcome(f"({label}) is unique in {table.name}")

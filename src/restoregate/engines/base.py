@@ -162,6 +162,7 @@ class DuplicateKeys(Request[Duplicates]):
     table: QualifiedName
     expressions: tuple[str, ...]  # validated by sqlcheck in the engine's dialect
     sample: int
+    allowed: tuple[str, ...] = ()  # allow_functions: schema.name the expressions may call
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,30 @@ class UserQuery(Request[QueryRows]):
     query: str  # validated by sqlcheck in the engine's dialect
     sample: int
     schemas: tuple[str, ...]  # where its unqualified names resolve, first first
+    allowed: tuple[str, ...] = ()  # allow_functions: schema.name the query may call
+
+
+@dataclass(frozen=True)
+class VetUserQuery(Request[None]):
+    """Refuse (``errors.RefusedSql``) a rule's query unless the server resolves everything
+    it would call to a safe built-in or to one of ``allowed``; runs nothing."""
+
+    kind: ClassVar[str] = "vet_user_query"
+    what: ClassVar[str] = "vetting a rule's query"
+    query: str
+    schemas: tuple[str, ...]
+    allowed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class VetDuplicateKeys(Request[None]):
+    """As ``VetUserQuery``, for a ``unique`` rule's expressions on its table."""
+
+    kind: ClassVar[str] = "vet_duplicate_keys"
+    what: ClassVar[str] = "vetting a rule's expressions"
+    table: QualifiedName
+    expressions: tuple[str, ...]
+    allowed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from psycopg import sql
 from restoregate.catalog import Catalog
 from restoregate.engines.postgres.catalog_loader import Handles, load_catalog
 from restoregate.engines.postgres.errors import translate
-from restoregate.engines.postgres.session import SessionSettings, connected_dsn
+from restoregate.engines.postgres.session import SessionSettings, connected_dsn, session_state
 
 
 class Connected:
@@ -21,6 +21,7 @@ class Connected:
         self._settings = settings
         self._catalog: Catalog | None = None
         self._handles = Handles()
+        self._state = session_state(conn)  # what no probe may change (session.check_state)
 
     def close(self) -> None:
         self._conn.close()
@@ -28,8 +29,8 @@ class Connected:
     def _rows(
         self, what: str, query: sql.Composed | sql.SQL, params: Any = None
     ) -> list[tuple[Any, ...]]:
-        try:
-            with self._conn.transaction():
+        try:  # rolled back, never released: nothing a probe did survives it
+            with self._conn.transaction(force_rollback=True):
                 rows: list[tuple[Any, ...]] = self._conn.execute(query, params).fetchall()
                 return rows
         except psycopg.Error as exc:
@@ -37,7 +38,7 @@ class Connected:
 
     def catalog(self) -> Catalog:
         try:
-            with self._conn.transaction():
+            with self._conn.transaction(force_rollback=True):
                 self._catalog, self._handles = load_catalog(self._conn)
                 return self._catalog
         except psycopg.Error as exc:

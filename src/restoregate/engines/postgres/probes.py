@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -38,12 +38,15 @@ from restoregate.engines.base import (
     SequencePositionOf,
     UserQuery,
     ValueSample,
+    VetDuplicateKeys,
+    VetUserQuery,
 )
 from restoregate.engines.postgres import compose
 from restoregate.engines.postgres.catalog_answers import HEALTH_ITEMS, CatalogAnswers
 from restoregate.engines.postgres.catalog_loader import Operator
 from restoregate.engines.postgres.errors import translate
 from restoregate.engines.postgres.session import SessionSettings, connect
+from restoregate.engines.postgres.user_sql import UserProbe, duplicates_query, wrapped
 from restoregate.errors import CheckFailedToRun, ConnectionProblem, UsageError
 from restoregate.names import ColumnSet, QualifiedName
 
@@ -256,24 +259,10 @@ class PostgresEngine(CatalogAnswers, Answerer):
 
     def answer_duplicate_keys(self, request: DuplicateKeys) -> Duplicates:
         """Key values held by several rows (rows with a NULL key part are distinct, as in SQL)."""
-        table, expressions, sample = request.table, request.expressions, request.sample
-        keys = [sql.SQL(cast("Any", e)) for e in expressions]  # validated by sqlcheck
-        names = [sql.Identifier(f"k{i}") for i in range(len(keys))]
-        query = sql.SQL(
-            "SELECT {names}, n, count(*) OVER (), sum(n) OVER () FROM ("
-            "SELECT {aliased}, count(*) AS n FROM {t} WHERE {present} GROUP BY {positions}"
-            " HAVING count(*) > 1) AS d ORDER BY n DESC, {names} LIMIT {limit}"
-        ).format(
-            names=sql.SQL(", ").join(names),
-            aliased=sql.SQL(", ").join(
-                sql.SQL("({}) AS {}").format(k, n) for k, n in zip(keys, names, strict=True)
-            ),
-            t=self._relation(table),
-            present=sql.SQL(" AND ").join(sql.SQL("({}) IS NOT NULL").format(k) for k in keys),
-            positions=sql.SQL(", ").join(sql.Literal(i + 1) for i in range(len(keys))),
-            limit=sql.Literal(sample),
-        )
-        rows = self._rows(f"looking for duplicates in {table}", query)
+        table, expressions = request.table, request.expressions
+        query = duplicates_query(self._relation(table), expressions, request.sample)
+        probe = UserProbe(self._conn, self._settings, self._state)
+        rows = probe.run(f"looking for duplicates in {table}", query, (), request.allowed)[1]
         if not rows:
             return Duplicates(0, 0, [])
         width = len(expressions)
@@ -283,29 +272,31 @@ class PostgresEngine(CatalogAnswers, Answerer):
             sample=[(tuple(r[:width]), int(r[width])) for r in rows],
         )
 
+    def answer_vet_duplicate_keys(self, request: VetDuplicateKeys) -> None:
+        query = duplicates_query(self._relation(request.table), request.expressions, 1)
+        probe = UserProbe(self._conn, self._settings, self._state)
+        what = f"the expressions on {request.table}"
+        probe.run(what, query, (), request.allowed, execute=False)
+
     def answer_user_query(self, request: UserQuery) -> QueryRows:
         """A user's validated SELECT: how many rows, and the first few (memory stays bounded).
 
         Its unqualified names resolve in ``schemas``, after pg_catalog so that nothing in
-        the restored database can shadow a built-in; the setting is undone with the
-        probe's savepoint.
+        the restored database can shadow a built-in (and the server's vetting refuses
+        what does); the setting is undone with the probe's savepoint.
         """
-        query, sample, schemas = request.query, request.sample, request.schemas
-        wrapped = sql.SQL(
-            "SELECT count(*) OVER () AS rg_count, q.* FROM ({}) AS q LIMIT {}"
-        ).format(sql.SQL(cast("Any", query)), sql.Literal(sample))
-        path = ", ".join(sql.Identifier(s).as_string(self._conn) for s in ["pg_catalog", *schemas])
-        try:
-            with self._conn.transaction() as savepoint:
-                self._conn.execute("SELECT pg_catalog.set_config('search_path', %s, true)", (path,))
-                cur = self._conn.execute(wrapped)
-                rows = cur.fetchall()
-                columns = [d.name for d in cur.description or []][1:]
-                raise psycopg.Rollback(savepoint)
-        except psycopg.Error as exc:
-            raise translate(exc, "running the rule's query", self._settings) from None
+        probe = UserProbe(self._conn, self._settings, self._state)
+        query = wrapped(request.query, request.sample)
+        columns, rows = probe.run(
+            "running the rule's query", query, request.schemas, request.allowed
+        )
         count = int(rows[0][0]) if rows else 0
         return QueryRows(count, columns[1:], [tuple(r[1:]) for r in rows])
+
+    def answer_vet_user_query(self, request: VetUserQuery) -> None:
+        probe = UserProbe(self._conn, self._settings, self._state)
+        query = wrapped(request.query, 1)
+        probe.run("the rule's query", query, request.schemas, request.allowed, execute=False)
 
     def answer_value_sample(self, request: ValueSample) -> SampleMatches:
         """Sample a column (TABLESAMPLE on big tables) and count values each parent key has.

@@ -10,20 +10,18 @@ operator we call.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from restoregate.errors import ConnectionProblem, UsageError
-from restoregate.settings import SessionSettings, normalise
+from restoregate.errors import CheckFailedToRun, ConnectionProblem, UsageError
+from restoregate.settings import SessionSettings
 
 __all__ = ["SessionSettings", "connect", "connected_dsn", "describe_dsn", "server_settings"]
 
 APPLICATION_NAME = "restoregate"
-# A gate never runs without limits: both timeouts are positive and bounded.
-STATEMENT_TIMEOUT_BOUNDS = (timedelta(milliseconds=1), timedelta(hours=24))
-LOCK_TIMEOUT_BOUNDS = (timedelta(milliseconds=1), timedelta(hours=1))
 # How the server reads SQL text: pinned, so that sqlglot and PostgreSQL agree on where a
 # string ends, and checked again after every probe that ran a rules file's SQL.
 PARSING = {
@@ -37,12 +35,13 @@ PARSING = {
 
 def server_settings(settings: SessionSettings) -> dict[str, str]:
     return {
-        "statement_timeout": normalise(settings.statement_timeout),
-        "lock_timeout": normalise(settings.lock_timeout),
+        "statement_timeout": str(settings.statement_timeout_ms),
+        "lock_timeout": str(settings.lock_timeout_ms),
         "idle_in_transaction_session_timeout": "10min",
         "default_transaction_read_only": "on",
         "row_security": "off",
         "search_path": "pg_catalog, pg_temp",
+        **PARSING,
     }
 
 
@@ -96,6 +95,8 @@ def connect(dsn: str | None, settings: SessionSettings) -> psycopg.Connection[ob
         ) from None
     conn.prepare_threshold = 0  # every statement through the extended protocol: one at a time
     try:
+        if settings.role is not None:
+            conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(settings.role)))
         for name, value in server_settings(settings).items():
             conn.execute("SELECT pg_catalog.set_config(%s, %s, false)", (name, value))
     except psycopg.Error as exc:

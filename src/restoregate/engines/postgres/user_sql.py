@@ -20,7 +20,6 @@ from typing import Any, cast
 import psycopg
 from psycopg import sql
 
-from restoregate.catalog import Table
 from restoregate.engines.postgres.errors import translate
 from restoregate.engines.postgres.session import SessionSettings, check_state
 from restoregate.engines.postgres.vetting import vet
@@ -73,11 +72,12 @@ def wrapped(query: str, sample: int) -> sql.Composed:
     )
 
 
-def duplicates_query(table: Table, expressions: Sequence[str], sample: int) -> sql.Composed:
+def duplicates_query(
+    relation: sql.Composable, expressions: Sequence[str], sample: int
+) -> sql.Composed:
     """Key values held by several rows, most repeated first (NULL key parts are distinct)."""
     keys = [sql.SQL(cast("Any", e)) for e in expressions]  # vetted before it runs
     names = [sql.Identifier(f"k{i}") for i in range(len(keys))]
-    relation = sql.Identifier(table.name.schema, table.name.name)
     return sql.SQL(
         "SELECT {names}, n, count(*) OVER (), sum(n) OVER () FROM ("
         "SELECT {aliased}, count(*) AS n FROM {t} WHERE {present} GROUP BY {positions}"
@@ -87,7 +87,7 @@ def duplicates_query(table: Table, expressions: Sequence[str], sample: int) -> s
         aliased=sql.SQL(", ").join(
             sql.SQL("({}) AS {}").format(k, n) for k, n in zip(keys, names, strict=True)
         ),
-        t=relation if table.partitioned else sql.SQL("ONLY ") + relation,
+        t=relation,
         present=sql.SQL(" AND ").join(sql.SQL("({}) IS NOT NULL").format(k) for k in keys),
         positions=sql.SQL(", ").join(sql.Literal(i + 1) for i in range(len(keys))),
         limit=sql.Literal(sample),
