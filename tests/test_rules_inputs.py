@@ -80,6 +80,8 @@ def test_bounds_refuse_zero_negative_and_too_long():
 def test_format_duration():
     assert format_duration(timedelta(minutes=90)) == "1h30m"
     assert format_duration(timedelta(milliseconds=1)) == "1ms"
+    assert format_duration(timedelta(hours=24)) == "24h"
+    assert format_duration(timedelta(days=14)) == "2w"
 
 
 @pytest.mark.parametrize(
@@ -89,7 +91,7 @@ def test_format_duration():
         ("--lock-timeout", "2h", "out of range"),
         ("--statement-timeout", "0", "not a duration"),
         ("--statement-timeout", "-1s", "negative"),
-        ("--statement-timeout", "25h", "from 1ms to 1d"),
+        ("--statement-timeout", "25h", "from 1ms to 24h"),
         ("--statement-timeout", "9" * 400 + "w", "not a duration"),
     ],
 )

@@ -75,7 +75,8 @@ def format_duration(value: timedelta) -> str:
     if ms == 0:
         return "0s"
     parts = []
-    for unit in _ORDER:
+    units = _ORDER if ms >= 2 * _MS["d"] else _ORDER[2:]  # 24h reads better than 1d
+    for unit in units:
         amount, ms = divmod(ms, _MS[unit])
         if amount:
             parts.append(f"{amount}{unit}")
