@@ -423,3 +423,17 @@ def test_the_server_refuses_what_is_not_a_plain_select(db, query, message):
     with backend(db.dsn) as found, pytest.raises(RefusedSql, match=message):
         found.query_rows(query, 20, ["public"])
     assert victim_rows(db) == 5
+
+
+def test_allowlisted_names_with_capitals_and_dots(db):
+    db.execute(
+        'CREATE TABLE t (id int); CREATE SCHEMA "Odd.Schema";'
+        'CREATE FUNCTION "Odd.Schema"."Score"(int) RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;'
+    )
+    text = rules(
+        """{id: q, check: sql, sql: 'SELECT "Odd.Schema"."Score"(2) WHERE false'}""",
+        top="""allow_functions: ['"Odd.Schema"."Score"']\n""",
+    )
+    assert rule(gate(db.dsn, text), "q").status == "pass"
+    with pytest.raises(RulesError, match="Score"):
+        gate(db.dsn, text.replace("allow_functions", "# allow_functions"))

@@ -27,6 +27,8 @@ from sqlglot import Token, TokenType, exp
 from sqlglot.dialects.postgres import Postgres
 from sqlglot.errors import SqlglotError, TokenError
 
+from restoregate.names import QualifiedName, parse_table
+
 DIALECT = "postgres"
 
 # Built-ins that are not volatile yet run SQL of their own (mirrors the server-side set).
@@ -107,12 +109,14 @@ def check_expression(text: str) -> tuple[str, set[str], tuple[Call, ...]]:
 
 def unlisted_calls(calls: tuple[Call, ...], allowed: tuple[str, ...]) -> list[Call]:
     """Calls that can only reach a function of the database's own and are not allowlisted."""
-    names = {a.split(".", 1)[1] for a in allowed}
+    listed_names = {parse_table(a) for a in allowed}
+    names = {n.name for n in listed_names}
     unlisted = []
     for call in calls:
         if call.schema in (None, "pg_catalog") and call.name in builtins():
             continue
-        listed = f"{call.schema}.{call.name}" in allowed if call.schema else call.name in names
+        qualified = QualifiedName(call.schema, call.name) if call.schema else None
+        listed = qualified in listed_names if qualified else call.name in names
         if not listed:
             unlisted.append(call)
     return unlisted

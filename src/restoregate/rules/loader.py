@@ -288,7 +288,7 @@ def _allow_functions(doc: Doc, node: Node) -> tuple[str, ...]:
             doc.fail(item, f"allow_functions: write the schema too, e.g. public.{name.name}")
         if name.schema == "pg_catalog":
             doc.fail(item, "allow_functions: built-in functions cannot be allowed, only your own")
-        names.append(f"{name.schema}.{name.name}")
+        names.append(str(name))  # schema.name as SQL writes it: parse_table reads it back
     return tuple(dict.fromkeys(names))
 
 

@@ -34,6 +34,7 @@ from psycopg import pq
 
 from restoregate.engines.postgres.queries import load
 from restoregate.errors import RefusedSql
+from restoregate.names import parse_table
 
 # Built-ins that are not volatile and yet evaluate SQL text or run queries of their own
 # (table_to_xml reads a view, which may call anything; pg_input_is_valid coerces to any
@@ -112,7 +113,7 @@ def vet(conn: psycopg.Connection[Any], text: str, allowed: Sequence[str], what: 
     """
     tree = _rewritten_tree(conn, text, what)
     called = read_tree(tree, what)
-    schemas, names = zip(*(a.split(".", 1) for a in allowed), strict=True) if allowed else ((), ())
+    listed = [parse_table(a) for a in allowed]  # as the loader wrote them: schema.name
     rows = conn.execute(
         load("vet"),
         {
@@ -120,8 +121,8 @@ def vet(conn: psycopg.Connection[Any], text: str, allowed: Sequence[str], what: 
             "operators": sorted(called.operators),
             "types": sorted(called.types),
             "relations": sorted(called.relations),
-            "allowed_schemas": list(schemas),
-            "allowed_names": list(names),
+            "allowed_schemas": [n.schema for n in listed],
+            "allowed_names": [n.name for n in listed],
             "query_text": list(QUERY_TEXT_FUNCTIONS),
         },
     ).fetchall()
