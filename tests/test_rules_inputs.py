@@ -8,6 +8,8 @@ from pathlib import Path
 import psycopg
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from psycopg.conninfo import conninfo_to_dict
 
 from restoregate.cli import cli
@@ -16,6 +18,7 @@ from restoregate.engines.postgres.probes import open_engine as open_backend
 from restoregate.engines.postgres.session import SessionSettings, check_state, session_state
 from restoregate.errors import CheckFailedToRun, ConnectionProblem, RulesError, UsageError
 from restoregate.rules.loader import load_rules_text
+from restoregate.sqlcheck import check_query
 from tests.gate import gate, rule
 
 SHOP = """
@@ -307,3 +310,25 @@ def test_rules_lint_is_one_line_per_refusal(tmp_path: Path):
     result = run("rules", "lint", str(path))
     assert result.exit_code == 2
     assert "pg_read_file" in result.stderr and "root:" not in result.stderr
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("SELECT abc*();,'\"-/\\$&Ue\n0123.")), max_size=60))
+def test_any_sql_text_is_accepted_or_one_rules_error(text):
+    """Whatever a rules file holds, sqlcheck answers with a value or a ValueError."""
+    try:
+        check_query(text)
+    except ValueError as exc:
+        assert str(exc).startswith("sql: ")
+        assert "\n" not in str(exc)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=30))
+def test_any_duration_text_is_a_duration_or_a_value_error(text):
+    try:
+        value = parse_duration(text, "t")
+    except ValueError as exc:
+        assert str(exc).startswith("t: ")
+    else:
+        assert value >= timedelta(0)
