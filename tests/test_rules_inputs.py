@@ -332,3 +332,12 @@ def test_any_duration_text_is_a_duration_or_a_value_error(text):
         assert str(exc).startswith("t: ")
     else:
         assert value >= timedelta(0)
+
+
+def test_init_takes_role_too(db, make_role):
+    db.execute(SHOP)
+    reader = _role(make_role(db, "rg_init", "GRANT SELECT ON accounts TO {role}"))
+    result = run("init", "--dsn", db.dsn, "--role", reader)
+    assert result.exit_code == 0, result.stderr
+    assert "check: sequences" in result.stdout
+    assert run("init", "--dsn", db.dsn, "--role", "rg_no_such_role_y7").exit_code == 2
