@@ -70,7 +70,12 @@ class Call:
 
 @cache
 def builtins() -> dict[str, bool]:
-    """Built-in function names -> True when every overload is volatile."""
+    """Built-in function names -> True when every overload is volatile.
+
+    ``data/pg_functions.txt`` is the union, over PostgreSQL 15 and 18, of ``SELECT proname,
+    bool_and(provolatile = 'v') FROM pg_proc WHERE oid < 16384 AND pronamespace =
+    'pg_catalog'::regnamespace GROUP BY 1`` (``v`` when true, ``s`` otherwise).
+    """
     text = resources.files("restoregate.data").joinpath("pg_functions.txt").read_text("utf-8")
     return {name: kind == "v" for name, kind in (line.split() for line in text.splitlines())}
 
