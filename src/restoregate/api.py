@@ -25,7 +25,8 @@ from restoregate.context import CheckContext, Outcome
 from restoregate.engines import engine_for
 from restoregate.engines.base import Engine, Request
 from restoregate.errors import CheckFailedToRun, RefusedSql, RulesError, UsageError
-from restoregate.inference import infer
+from restoregate.inference import Settings as InferenceSettings
+from restoregate.inference.judge import judgement
 from restoregate.init import render_rules
 from restoregate.probes import Probes
 from restoregate.report import Report, RuleResult, Status
@@ -99,7 +100,14 @@ def run_check(
         require_support(ruleset, selected, engine)
         probes = probes.scoped(scope.feeds)
         ctx = CheckContext(
-            catalog, scope, probes, started_at, restore_point, source, ruleset.allow_functions
+            catalog,
+            scope,
+            probes,
+            started_at,
+            restore_point,
+            source,
+            ruleset.allow_functions,
+            _suspicion(ruleset, selected),
         )
         vet_rules(ruleset, ctx, selected)
         if progress:
@@ -115,6 +123,15 @@ def run_check(
         rules=results,
         engine=catalog.server.engine,
     )
+
+
+def _suspicion(ruleset: RuleSet, selected: set[str]) -> InferenceSettings | None:
+    """The first selected suspected_references rule's settings: `sequences` uses its suspects."""
+    for rule in ruleset.rules:
+        if rule.check == "suspected_references" and rule.id in selected:
+            settings: InferenceSettings = rule.params.settings
+            return settings
+    return None
 
 
 def verify_dump(
@@ -154,8 +171,10 @@ def init_rules(
         catalog = engine.catalog()
         probes = Probes(engine, catalog)
         scope = resolve_scope(catalog, default_rules(), probes)
-        suspects = infer(catalog, scope, probes.scoped(scope.feeds), min_match)
-    return render_rules(catalog, suspects)
+        found = judgement(
+            probes.scoped(scope.feeds), scope, InferenceSettings(min_match=min_match), ()
+        )
+    return render_rules(catalog, found)
 
 
 def with_baseline_rule(ruleset: RuleSet) -> RuleSet:
@@ -316,4 +335,5 @@ def _result(rule: Rule, outcome: Outcome, duration: float, *, skipped: bool = Fa
         unchecked=outcome.unchecked,
         hint=hint,
         advisories=outcome.advisories,
+        lists=outcome.lists,
     )

@@ -59,6 +59,11 @@ class Table:
     row_security: bool
     columns: tuple[Column, ...]
     estimated_rows: float = -1  # the planner's estimate; -1: never analyzed
+    # unique keys (primary first, then by width); a partitioned parent's include the keys
+    # declared on every one of its partitions
+    keys: tuple[tuple[str, ...], ...] = ()
+    primary_key: tuple[str, ...] = ()  # empty: none (a partitioned parent's: its partitions')
+    partition_of: QualifiedName | None = None  # the partitioned table this one belongs to
 
     def column(self, name: str) -> Column | None:
         return next((c for c in self.columns if c.name == name), None)

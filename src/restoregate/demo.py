@@ -34,7 +34,11 @@ def run_demo(console: Console, *, keep: bool = False) -> int:
         console.print("   [bold]restoregate check --rules rules/examples/dayone.yaml[/]\n")
         report = api.run_check(dsn, rules=example_rules("dayone"))
         render(report, sys.stdout, color=console.is_terminal)
-        _explain(console, report.exit_code)
+        _step(console, "\n5. And with no rules file at all, nothing declared anywhere:")
+        console.print("   [bold]restoregate check[/]\n")
+        unconfigured = api.run_check(dsn)
+        render(unconfigured, sys.stdout, color=console.is_terminal)
+        _explain(console, max(report.exit_code, unconfigured.exit_code))
         if keep:
             console.print(f"\nThe demo database is still running: [bold]{escape(dsn)}[/]")
         return report.exit_code

@@ -74,8 +74,23 @@ def take(
         "keys": _keys(probes, scope),
         **sections,
         "privileges": _privileges(probes, scope, roles),
+        "catalog_state": _catalog_state(probes, catalog, scope),
         "fingerprint": fingerprint(sections["objects"]),
     }
+
+
+def _catalog_state(probes: Probes, catalog: Catalog, scope: Scope) -> list[str]:
+    """What the source is like on purpose (UNLOGGED, NOT VALID, WITH NO DATA), so that a
+    restore is judged on what differs: ``item object`` lines, as the catalog check keys them.
+    """
+    tables = [t.name for t in (*scope.tables, *scope.partitions)]
+    schemas = sorted({t.name.schema for t in scope.tables})
+    found = [f"unlogged {t.name}" for t in scope.tables if t.unlogged]
+    found += [f"unlogged {s.name}" for s in catalog.sequences.values() if s.unlogged]
+    for item in ("constraints", "materialized_views"):
+        if item in probes.health_items:
+            found += [f"{item} {obj}" for obj, _ in probes.health(item, tables, schemas)]
+    return sorted(found)
 
 
 def _rows(probes: Probes, table: Table, exact: bool) -> int | None:

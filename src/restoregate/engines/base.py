@@ -73,6 +73,31 @@ class ReferenceStats:
 
 
 @dataclass(frozen=True)
+class SampleProbe:
+    """One child column of a sampled table, and the parent keys to look its values up in.
+
+    Each (child column, parent key) pair must have been asked as ``Comparable`` first: the
+    engine joins them with the operator it found then.
+    """
+
+    column: str
+    parents: tuple[ColumnSet, ...]  # single-column parent keys
+
+
+@dataclass(frozen=True)
+class ColumnSample:
+    values: int  # non-NULL values in the sample
+    distinct: int
+    matched: tuple[int, ...]  # per parent: sampled values the parent key holds
+
+
+@dataclass(frozen=True)
+class TableSample:
+    rows: int  # rows read
+    columns: dict[str, ColumnSample]
+
+
+@dataclass(frozen=True)
 class Duplicates:
     groups: int  # key values held by more than one row
     rows: int  # rows holding them
@@ -223,6 +248,18 @@ class ValueSample(Request[SampleMatches]):
     column: str
     parents: tuple[tuple[QualifiedName, str], ...]
     sample: int
+
+
+@dataclass(frozen=True)
+class ReferenceSample(Request[TableSample]):
+    """One bounded sample of a child table, read once for all its candidate columns."""
+
+    kind: ClassVar[str] = "reference_sample"
+    what: ClassVar[str] = "sampling for suspected references"
+    table: QualifiedName
+    probes: tuple[SampleProbe, ...]
+    rows: int
+    seed: int
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ class RuleResult:
     unchecked: list[Unchecked] = field(default_factory=list)
     hint: str | None = None
     advisories: list[Violation] = field(default_factory=list)  # findings that only warn
+    lists: dict[str, list[str]] = field(default_factory=dict)  # e.g. intact_references
 
     def findings(self) -> list[str]:
         """Every finding as one sentence: violations, advisories, then what went unjudged."""
@@ -71,6 +72,8 @@ class RuleResult:
             out["unchecked"] = [dataclasses.asdict(u) for u in self.unchecked]
         if self.hint:
             out["hint"] = self.hint
+        for name, items in self.lists.items():
+            out[name] = list(items)
         return out
 
 

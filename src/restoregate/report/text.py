@@ -40,7 +40,12 @@ def _render(report: Report, console: Console) -> None:
     )
     console.print(_table(report))
     for result in report.rules:
-        if result.status in ("fail", "warn", "error") or result.unchecked or result.advisories:
+        if (
+            result.status in ("fail", "warn", "error")
+            or result.unchecked
+            or result.advisories
+            or any(result.lists.values())
+        ):
             _details(console, result)
     console.print()
     console.print(
@@ -83,6 +88,17 @@ def _details(console: Console, result: RuleResult) -> None:
         for u in result.unchecked
     ]
     console.print(_hanging(unchecked), highlight=False)
+    listed = [
+        ("·", Text(f"{name.replace('_', ' ')}: {_listing(items)}", style="dim"))
+        for name, items in result.lists.items()
+        if items
+    ]
+    console.print(_hanging(listed), highlight=False)
+
+
+def _listing(items: list[str], shown: int = 10) -> str:
+    text = ", ".join(items[:shown])
+    return text + (f" and {len(items) - shown:,} more" if len(items) > shown else "")
 
 
 def _hanging(lines: list[tuple[str, Text]]) -> Table:
