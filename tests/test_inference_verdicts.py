@@ -89,16 +89,16 @@ def test_the_sampling_budget_is_kept_and_said(db, monkeypatch):
             for i in range(6)
         )
     )
-    from restoregate.engines.postgres.probes import PostgresBackend
+    from restoregate.engines.postgres.probes import PostgresEngine
 
     calls: list[str] = []
-    real = PostgresBackend.sample_references
+    real = PostgresEngine.answer_reference_sample
 
-    def counted(self, table, probes, rows, seed):  # a spy: the real query still runs
-        calls.append(str(table.name))
-        return real(self, table, probes, rows, seed)
+    def counted(self, request):  # a spy: the real query still runs
+        calls.append(str(request.table))
+        return real(self, request)
 
-    monkeypatch.setattr(PostgresBackend, "sample_references", counted)
+    monkeypatch.setattr(PostgresEngine, "answer_reference_sample", counted)
     result = rule(gate(db.dsn, SUSPECTED % ""), "s")
     assert sorted(calls) == [f"public.child_{i}" for i in range(6)], "one query per table"
     assert len(result.lists["intact_references"]) == 12

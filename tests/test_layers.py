@@ -32,7 +32,7 @@ FORBIDDEN = {
     "probes.py": NEUTRAL,
     "catalog.py": NEUTRAL,
     "context.py": NEUTRAL,
-    "inference.py": NEUTRAL,
+    "inference": NEUTRAL,
     "manifest.py": NEUTRAL,
     "settings.py": NEUTRAL,
     "demo.py": DRIVERS,
