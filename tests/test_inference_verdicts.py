@@ -12,6 +12,10 @@ from restoregate.cli import cli
 from tests.gate import gate, logical, rule, violations
 
 SUSPECTED = "version: 1\nrules:\n  - {id: s, check: suspected_references%s}\n"
+DEFAULT_AND_SUSPECTED = (
+    "version: 1\nrules:\n  - {id: references, check: references}\n"
+    "  - {id: s, check: suspected_references}\n"
+)
 
 PLAIN_KEYS = """
 CREATE TABLE products (product_id int PRIMARY KEY, name text);
@@ -210,3 +214,22 @@ def test_the_seed_with_no_rules_file_from_the_command_line(new_db, dump, restore
     assert "public.journals(user_id) looks like a reference to public.accounts(id)" in text
     assert "106 rows point at no public.accounts(id) row, 106 of them reassignable" in text
     assert "public.accounts_id_seq will hand out 201 next, but public.journals.user_id" in text
+
+
+def test_an_fk_on_a_partition_is_not_reported_again_on_its_parent(db):
+    """The partition's FK reports its orphans; the parent's column is no suspect."""
+    db.execute("""
+        CREATE TABLE sensors (sensor_id int PRIMARY KEY);
+        CREATE TABLE readings (sensor_id int, at date NOT NULL) PARTITION BY RANGE (at);
+        CREATE TABLE readings_a PARTITION OF readings
+          FOR VALUES FROM ('2020-01-01') TO ('2021-01-01');
+        INSERT INTO sensors SELECT generate_series(1, 40);
+        INSERT INTO readings SELECT g % 40 + 1, date '2020-01-01' + g % 300
+          FROM generate_series(1, 400) g;
+        INSERT INTO readings VALUES (41, date '2020-02-01');
+        ALTER TABLE readings_a ADD FOREIGN KEY (sensor_id) REFERENCES sensors NOT VALID;
+    """)
+    report = gate(db.dsn, DEFAULT_AND_SUSPECTED)
+    [orphans] = violations(report, "references")
+    assert orphans["reference"] == "public.readings_a(sensor_id) -> public.sensors(sensor_id)"
+    assert rule(report, "s").violations == [] and rule(report, "s").advisories == []
