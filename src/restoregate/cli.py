@@ -248,9 +248,10 @@ def init(
 ) -> None:
     """Write a starter rules file for a database, with every suspected reference.
 
-    Columns named like references (user_id, customerId, order_ref) that no foreign key
-    covers are matched against other tables' keys, by name and then by a sample of the
-    data; each suggestion carries its evidence as a comment.
+    Columns no foreign key covers are matched against every table's unique keys: names
+    rank the parents (user_id -> users, auth_user; customer_id -> customer.customer_id;
+    artist -> artist.id; parent_id), one bounded sample per table decides. Each
+    suggestion carries its evidence as a comment; data-only ones are commented out.
 
     \b
     Example:
