@@ -73,6 +73,8 @@ class Probes:
         self.feeds = catalog.feeds if feeds is None else feeds
         self._answers: dict[Request[Any], Any] = {} if answers is None else answers
         self._memo: dict[Hashable, Any] = {}
+        self._fed_read = False
+        self._feeds_by_column: dict[tuple[QualifiedName, str], list[Feed]] | None = None
 
     def scoped(self, feeds: tuple[Feed, ...]) -> Probes:
         """The same cache, judging only the feeds in scope."""
@@ -122,8 +124,10 @@ class Probes:
 
     def position(self, name: QualifiedName) -> SequencePosition:
         """A sequence's position; the first ask reads every fed sequence in one batch."""
-        fed = sorted({f.sequence for f in self.feeds if f.sequence is not None})
-        self.prefetch(SequencePositionOf(n) for n in fed)
+        if not self._fed_read:
+            fed = sorted({f.sequence for f in self.feeds if f.sequence is not None})
+            self.prefetch(SequencePositionOf(n) for n in fed)
+            self._fed_read = True
         return self.ask(SequencePositionOf(name))
 
     def positions(
@@ -136,12 +140,13 @@ class Probes:
         return self.ask(KeyRange(table, column))
 
     def feeds_of(self, table: QualifiedName, column: str) -> list[Feed]:
-        """The checkable sequences that hand out values for this column."""
-        return [
-            f
-            for f in self.feeds
-            if f.table == table and f.column == column and f.sequence and not f.uncheckable
-        ]
+        """The checkable sequences that hand out values for this column (a dict, built once)."""
+        if self._feeds_by_column is None:
+            self._feeds_by_column = {}
+            for f in self.feeds:
+                if f.sequence and not f.uncheckable:
+                    self._feeds_by_column.setdefault((f.table, f.column), []).append(f)
+        return list(self._feeds_by_column.get((table, column), []))
 
     def sequence_labels(self, table: QualifiedName, column: str) -> list[str]:
         """The sequences feeding the column, in the engine's words."""
