@@ -8,13 +8,15 @@ skipped ``SEQUENCE SET`` hands out values the column already holds. Used by the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from restoregate.catalog import Column, SequenceDef, Table
+from restoregate.catalog import Column, Feed, SequenceDef, Table
 from restoregate.context import CheckContext
+from restoregate.errors import CheckFailedToRun
 from restoregate.inference.naming import words
+from restoregate.names import QualifiedName
 from restoregate.report import Violation
 
 
@@ -82,3 +84,42 @@ def never_called(ctx: CheckContext, seq: SequenceDef) -> bool:
 
 def holds_data(ctx: CheckContext) -> bool:
     return any(t.estimated_rows > 0 for t in ctx.scope.tables)
+
+
+def judge_unattached(
+    ctx: CheckContext,
+    loose: list[SequenceDef],
+    judge: Callable[[CheckContext, Feed, SequenceDef], Violation | None],
+    violations: list[Violation],
+    advisories: list[Violation],
+    errors: list[CheckFailedToRun],
+) -> int:
+    """Sequences no column feeds: judged like attached ones where names and data tie them
+    (strong ties fail, weak ones warn); without a baseline, one never called while the
+    tables hold data warns. Returns how many were judged.
+    """
+    ctx.probes.positions([s.name for s in loose])  # one batch
+    tied: set[QualifiedName] = set()
+    judged = 0
+    for tie in ties(ctx, loose):
+        tied.add(tie.sequence.name)
+        feed = Feed(tie.table.name, tie.column.name, tie.sequence.name, ())
+        try:
+            found = judge(ctx, feed, tie.sequence)
+        except CheckFailedToRun as exc:
+            errors.append(exc)
+            continue
+        judged += 1
+        if found is not None:
+            (violations if tie.strong else advisories).append(found)
+    if ctx.baseline is not None or not holds_data(ctx):
+        return judged
+    for seq in loose:
+        if seq.name in tied:
+            continue
+        try:
+            if never_called(ctx, seq):
+                advisories.append(SequenceNeverCalled(seq.label))
+        except CheckFailedToRun as exc:
+            errors.append(exc)
+    return judged

@@ -6,13 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from restoregate.catalog import Feed, Reference, SequenceDef
-from restoregate.checks._unattached import (
-    SequenceNeverCalled,
-    holds_data,
-    never_called,
-    ties,
-    unattached,
-)
+from restoregate.checks._unattached import judge_unattached, unattached
 from restoregate.context import CheckContext, Outcome
 from restoregate.engines.base import KeyRange, OrphanScan, Request, SequencePositionOf
 from restoregate.errors import CheckFailedToRun
@@ -171,49 +165,12 @@ class Sequences:
             if seq.cycle and column is not None and column.key:
                 advisories.append(SequenceCycles(seq.label, feed.column_text))
         loose = [s for s in unattached(ctx) if params.tables(s.name)]
-        checked += _loose(ctx, loose, violations, advisories, errors)
+        checked += judge_unattached(ctx, loose, _judge, violations, advisories, errors)
         message = _message(checked, violations, len(unchecked))
         outcome = Outcome(message, violations, unchecked, errors, advisories)
         outcome.unchecked_fails = params.unchecked == "fail"
         outcome.lists["unattached_sequences"] = [s.label for s in loose]
         return outcome
-
-
-def _loose(
-    ctx: CheckContext,
-    loose: list[SequenceDef],
-    violations: list[Violation],
-    advisories: list[Violation],
-    errors: list[CheckFailedToRun],
-) -> int:
-    """Sequences no column feeds: judged like attached ones where names and data tie them
-    (strong ties fail, weak ones warn); without a baseline, one never called while the
-    tables hold data warns. Returns how many were judged.
-    """
-    ctx.probes.positions([s.name for s in loose])  # one batch
-    tied, judged = set(), 0
-    for tie in ties(ctx, loose):
-        tied.add(tie.sequence.name)
-        feed = Feed(tie.table.name, tie.column.name, tie.sequence.name, ())
-        try:
-            found = _judge(ctx, feed, tie.sequence)
-        except CheckFailedToRun as exc:
-            errors.append(exc)
-            continue
-        judged += 1
-        if found is not None:
-            (violations if tie.strong else advisories).append(found)
-    if ctx.baseline is not None or not holds_data(ctx):
-        return judged
-    for seq in loose:
-        if seq.name in tied:
-            continue
-        try:
-            if never_called(ctx, seq):
-                advisories.append(SequenceNeverCalled(seq.label))
-        except CheckFailedToRun as exc:
-            errors.append(exc)
-    return judged
 
 
 def _judge(ctx: CheckContext, feed: Feed, seq: SequenceDef) -> Violation | None:
