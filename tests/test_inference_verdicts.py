@@ -233,3 +233,14 @@ def test_an_fk_on_a_partition_is_not_reported_again_on_its_parent(db):
     [orphans] = violations(report, "references")
     assert orphans["reference"] == "public.readings_a(sensor_id) -> public.sensors(sensor_id)"
     assert rule(report, "s").violations == [] and rule(report, "s").advisories == []
+
+
+def test_an_engine_without_table_samples_samples_column_by_column(db, monkeypatch):
+    """MySQL or SQLite may answer only ValueSample: inference still runs, per column."""
+    from restoregate.engines.postgres.sampling import SamplingAnswers
+
+    monkeypatch.delattr(SamplingAnswers, "answer_reference_sample")
+    db.execute(PLAIN_KEYS + "INSERT INTO order_lines (product_id, qty) VALUES (51, 1);")
+    [found] = violations(gate(db.dsn, SUSPECTED % ""), "s")
+    assert found["reference"] == "public.order_lines(product_id) -> public.products(product_id)"
+    assert (found["orphans"], found["strength"]) == (1, "strong")

@@ -10,7 +10,6 @@ from restoregate.engines.base import (
     Comparable,
     KeyRange,
     OrphanScan,
-    ReferenceSample,
     Request,
     SequencePositionOf,
 )
@@ -72,8 +71,8 @@ class SuspectedReferences:
     """
 
     name: ClassVar[str] = "suspected_references"
+    # ReferenceSample where the engine answers it, else ValueSample column by column
     needs: ClassVar[tuple[type[Request[Any]], ...]] = (
-        ReferenceSample,
         Comparable,
         OrphanScan,
         KeyRange,

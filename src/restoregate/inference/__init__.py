@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from restoregate.catalog import Reference
-from restoregate.engines.base import ColumnSample, SampleProbe
+from restoregate.engines.base import ColumnSample, ReferenceSample, SampleProbe, TableSample
 from restoregate.errors import CheckFailedToRun
 from restoregate.inference.candidates import Child, Parent, children, reference
 from restoregate.names import ColumnSet, QualifiedName
@@ -97,7 +97,7 @@ def infer(
         group = by_table[name]
         asked = [SampleProbe(k.column.name, tuple(_pair(k, p)[1] for p in ps)) for k, ps in group]
         try:
-            sample = probes.reference_sample(name, asked, settings.sample_rows, settings.seed)
+            sample = _sample(probes, name, asked, settings)
         except CheckFailedToRun as exc:
             errors.append(exc)
             continue
@@ -107,6 +107,21 @@ def infer(
             if found is not None:
                 suspects.append(found)
     return Inference(tuple(suspects), sampled, (), None, tuple(errors))
+
+
+def _sample(
+    probes: Probes, table: QualifiedName, asked: list[SampleProbe], settings: Settings
+) -> TableSample:
+    """One sample of the table; an engine without it samples column by column."""
+    if probes.supports(ReferenceSample):
+        return probes.reference_sample(table, asked, settings.sample_rows, settings.seed)
+    columns, rows = {}, 0
+    for probe in asked:
+        parents = [(p.table, p.columns[0]) for p in probe.parents]
+        found = probes.sample_matches(table, probe.column, parents, settings.sample_rows)
+        columns[probe.column] = ColumnSample(found.sampled, found.distinct, tuple(found.matches))
+        rows = max(rows, found.sampled)
+    return TableSample(rows, columns)
 
 
 def _spent(settings: Settings, rows: int, seconds: float) -> str | None:
