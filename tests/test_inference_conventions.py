@@ -102,7 +102,17 @@ INSERT INTO category (parent_id, parent_category_id)
   FROM generate_series(1, 40) g;
 """
 
+SIBLINGS = """
+CREATE TABLE release (id serial PRIMARY KEY);
+CREATE TABLE release_raw (id serial PRIMARY KEY);
+CREATE TABLE track_raw (id serial PRIMARY KEY, release int NOT NULL);
+INSERT INTO release SELECT FROM generate_series(1, 300);
+INSERT INTO release_raw SELECT FROM generate_series(1, 400);
+INSERT INTO track_raw (release) SELECT g % 400 + 1 FROM generate_series(1, 900) g;
+"""
+
 CASES = {
+    "siblings": (SIBLINGS, {("public.track_raw(release)", "public.release_raw(id)")}),
     "rails": (
         RAILS,
         {

@@ -141,7 +141,7 @@ class _Index:
         """
         suffixed = naming.stem(column.name)[1]
         found: dict[tuple[QualifiedName, str], Parent] = {}
-        for parent in self._tables_named(words):
+        for parent in self._tables_named(words, table):
             score, how, kind = naming.table_score(words, parent, table)
             if not score or not (suffixed or naming.bare_names(column.name, parent, kind)):
                 continue
@@ -208,7 +208,7 @@ class _Index:
                 return (same or owners)[0]
         return None
 
-    def _tables_named(self, words: tuple[str, ...]) -> set[Table]:
+    def _tables_named(self, words: tuple[str, ...], own: Table) -> set[Table]:
         if not words:
             return set()
         head = naming.singular(words[-1])
@@ -216,6 +216,9 @@ class _Index:
         tables: set[Table] = set()
         for start in range(len(want)):
             tables.update(self.by_words.get(want[start:], []))
+        mine = naming.words(own.name.name)
+        for k in range(1, len(mine)):  # siblings: track_raw.release -> release_raw
+            tables.update(self.by_words.get((*want, *mine[k:]), []))
         tables.update(self.by_head.get(head, []))
         if naming.agent(head):
             for person in self.people:

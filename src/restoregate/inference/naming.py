@@ -93,7 +93,7 @@ def table_score(child_words: tuple[str, ...], table: Table, own: Table) -> tuple
     mine = words(own.name.name)
     if any(have == (*want, *mine[k:]) for k in range(1, len(mine))):
         # track_raw.release -> release_raw: a sibling of the same family of tables
-        return SIBLING, "it and its table name {parent} together", "sibling"
+        return SIBLING, "its name with its table's suffix makes {parent}", "sibling"
     if have in ((*mine, *want), (*normal(own.name.name), *want)):
         # artist.type -> artist_type, posts.status_id -> post_statuses
         return CONTEXT, "its table's name and its own make {parent}", "context"
@@ -128,6 +128,8 @@ def bare_names(column: str, table: Table, kind: str) -> bool:
     mine, theirs = words(column), words(table.name.name)
     if kind not in ("exact", "sibling", "context", "role") or not (mine and theirs):
         return False
+    if kind == "sibling":  # track_raw.release -> release_raw: the name, then the family
+        return theirs[: len(mine)] == mine and singular(mine[-1]) == mine[-1]
     return mine[-1] == theirs[-1] and singular(mine[-1]) == mine[-1]
 
 
