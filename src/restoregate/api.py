@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
-from restoregate import __version__, verify
+from restoregate import __version__, dialects, verify
 from restoregate import manifest as manifests
 from restoregate.catalog import Catalog
 from restoregate.checks import CHECKS
@@ -27,6 +27,7 @@ from restoregate.engines.base import Engine, Request
 from restoregate.errors import CheckFailedToRun, RefusedSql, RulesError, UsageError
 from restoregate.inference import infer
 from restoregate.init import render_rules
+from restoregate.names import DEFAULT_SCHEMA, default_schema
 from restoregate.probes import Probes
 from restoregate.report import Report, RuleResult, Status
 from restoregate.rules.loader import default_rules, lint, load_rules_files
@@ -65,9 +66,15 @@ class Progress(Protocol):
     def rule_finished(self, result: RuleResult) -> None: ...
 
 
-def load_rules(paths: Sequence[str | Path] = ()) -> RuleSet:
-    """The given rules files merged, or the built-in defaults when none are given."""
-    return load_rules_files(paths) if paths else default_rules()
+def load_rules(paths: Sequence[str | Path] = (), dsn: str | None = None) -> RuleSet:
+    """The given rules files merged, or the built-in defaults when none are given.
+
+    With a DSN, a table name without a schema means that engine's default: ``public``,
+    the MySQL database named in the DSN, or SQLite's ``main``.
+    """
+    schema = engine_for(dsn).default_schema(dsn) if dsn is not None else DEFAULT_SCHEMA
+    with default_schema(schema):
+        return load_rules_files(paths) if paths else default_rules()
 
 
 def run_check(
@@ -84,7 +91,7 @@ def run_check(
     engine_factory: EngineFactory = open_engine,
 ) -> Report:
     """Connect to a restored database, judge every selected rule, return the report."""
-    ruleset = rules if rules is not None else load_rules(rules_paths)
+    ruleset = rules if rules is not None else load_rules(rules_paths, dsn)
     source = manifests.read(Path(baseline)) if baseline is not None else None
     if source is not None:
         ruleset = with_baseline_rule(ruleset)
@@ -238,8 +245,12 @@ def require_support(ruleset: RuleSet, selected: set[str], engine: Engine) -> Non
             continue
         needs: tuple[type[Request[Any]], ...] = getattr(CHECKS[rule.check], "needs", ())
         missing = [n for n in needs if not engine.answers(n)]
+        pos = rule.position
+        try:
+            _check_dialect(rule, engine.dialect)
+        except ValueError as exc:
+            raise RulesError(pos.path, pos.line, pos.col, f"rule {rule.id!r}: {exc}") from None
         if missing:
-            pos = rule.position
             raise RulesError(
                 pos.path,
                 pos.line,
@@ -248,6 +259,17 @@ def require_support(ruleset: RuleSet, selected: set[str], engine: Engine) -> Non
                 f"({missing[0].what} is not supported there)",
                 f"remove the rule or skip it with --skip {rule.id}",
             )
+
+
+def _check_dialect(rule: Rule, dialect: str) -> None:
+    """``sql`` and ``unique`` text was parsed as PostgreSQL; other engines parse it again."""
+    if dialect == "postgres":
+        return
+    if rule.check == "sql":
+        dialects.check_query(rule.params.sql, dialect)
+    elif rule.check == "unique":
+        for text in rule.params.columns:
+            dialects.expression_sql(text, dialect)
 
 
 def select_rules(ruleset: RuleSet, only: Sequence[str], skip: Sequence[str]) -> set[str]:

@@ -87,7 +87,9 @@ class Unique:
 
     def run(self, ctx: CheckContext, params: Params) -> Outcome:
         table = ctx.catalog.tables[params.parsed]
-        found = ctx.probes.duplicates(table.name, params.expressions, ctx.allow_functions)
+        found = ctx.probes.duplicates(
+            table.name, params.expressions, ctx.allow_functions, texts=params.columns
+        )
         label = ", ".join(params.columns)
         if not found.groups:
             return Outcome(f"({label}) is unique in {table.name}")

@@ -18,6 +18,8 @@ from restoregate.errors import UsageError
 ENGINES: dict[str, str] = {
     "postgresql": "restoregate.engines.postgres",
     "postgres": "restoregate.engines.postgres",
+    "mysql": "restoregate.engines.mysql",
+    "mariadb": "restoregate.engines.mysql",
 }
 _SCHEME = re.compile(r"^\s*([A-Za-z][A-Za-z0-9+.\-]*)://")
 

@@ -100,6 +100,7 @@ open_backend = open_engine  # the name before the engine-neutral core
 
 class PostgresEngine(CatalogAnswers, Answerer):
     name = "postgresql"
+    dialect = "postgres"
     health_items = HEALTH_ITEMS
 
     def answer(self, requests: Sequence[Request[Any]]) -> list[Answer]:
