@@ -154,8 +154,8 @@ def test_the_pre_8_counter_reset(mydb, tmp_path):
     )
     assert (
         mydb.scalar(
-            f"SELECT AUTO_INCREMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{mydb.name}'"
-            " AND TABLE_NAME = 'accounts'"
+            "SELECT AUTO_INCREMENT FROM information_schema.TABLES"
+            f" WHERE TABLE_SCHEMA = '{mydb.name}' AND TABLE_NAME = 'accounts'"
         )
         == 291
     )
@@ -203,7 +203,8 @@ def test_composite_foreign_keys_with_nulls(mydb, tmp_path):
     mydb.execute(
         "CREATE TABLE order_lines (order_id int, line int, PRIMARY KEY (order_id, line));"
         "CREATE TABLE notes (id int AUTO_INCREMENT PRIMARY KEY, order_id int, line int,"
-        " CONSTRAINT notes_line FOREIGN KEY (order_id, line) REFERENCES order_lines (order_id, line));"
+        " CONSTRAINT notes_line FOREIGN KEY (order_id, line)"
+        " REFERENCES order_lines (order_id, line));"
         "INSERT INTO order_lines VALUES (1, 1), (1, 2);"
         "SET FOREIGN_KEY_CHECKS = 0;"
         "INSERT INTO notes (order_id, line) VALUES (1, 1), (1, NULL), (NULL, 7), (1, 9), (2, 1);"
@@ -270,7 +271,7 @@ rules:
     result = check(mydb.dsn, good, tmp_path)
     assert result.exit_code == 0, result.output
     for bad in ("SLEEP(5)", "GET_LOCK('x', 1)", "LOAD_FILE('/etc/passwd')", "BENCHMARK(9, 1)"):
-        rules = f"version: 1\nrules:\n  - id: evil\n    check: sql\n    sql: |\n      SELECT {bad}\n"
+        rules = f"version: 1\nrules:\n  - id: evil\n    check: sql\n    sql: |\n      SELECT {bad}"
         result = check(mydb.dsn, rules, tmp_path)
         assert result.exit_code == 2, (bad, result.output)
         assert "is not allowed on MySQL" in result.output
