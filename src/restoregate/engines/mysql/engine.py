@@ -17,6 +17,7 @@ import pymysql
 
 from restoregate import dialects
 from restoregate.catalog import Catalog, SequenceDef
+from restoregate.engines import portable_sql
 from restoregate.engines.base import (
     Answer,
     Answerer,
@@ -41,7 +42,7 @@ from restoregate.engines.base import (
     UserQuery,
     ValueSample,
 )
-from restoregate.engines.mysql import compose, grants
+from restoregate.engines.mysql import grants
 from restoregate.engines.mysql.catalog_loader import load_catalog, quote, table_sql
 from restoregate.engines.mysql.dsn import parse
 from restoregate.engines.mysql.errors import translate
@@ -49,6 +50,8 @@ from restoregate.engines.mysql.session import connect
 from restoregate.errors import CheckFailedToRun, UsageError
 from restoregate.names import QualifiedName
 from restoregate.settings import SessionSettings
+
+FLAVOUR = portable_sql.Flavour(quote, "%s", "DECIMAL(65,0)")
 
 
 @contextmanager
@@ -165,9 +168,9 @@ class MysqlEngine(Answerer):
         return row[0][0], row[0][1]
 
     def answer_orphan_scan(self, request: OrphanScan) -> ReferenceStats:
-        query, params = compose.orphan_scan(request)
+        query, params = portable_sql.orphan_scan(request, FLAVOUR)
         rows = self._rows(f"counting orphans of {request.reference.label}", query, params)
-        return compose.reference_stats(request, rows)
+        return portable_sql.reference_stats(request, rows)
 
     def answer_null_counts(self, request: NullCounts) -> dict[str, int]:
         counts = ", ".join(f"COALESCE(SUM({quote(c)} IS NULL), 0)" for c in request.columns)
@@ -244,7 +247,7 @@ class MysqlEngine(Answerer):
         return grants.missing(self._rows, request, self._model)
 
     def answer_value_sample(self, request: ValueSample) -> SampleMatches:
-        query = compose.value_sample(request)
+        query = portable_sql.value_sample(request, quote)
         row = self._rows(f"sampling {request.table.column(request.column)}", query)[0]
         return SampleMatches(int(row[0]), int(row[1]), [int(v or 0) for v in row[2:]])
 

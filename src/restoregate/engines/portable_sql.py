@@ -1,12 +1,15 @@
-"""The SQL of MySQL's data probes: an anti-join per reference, a sample per column.
+"""Probe SQL for engines without a query composer: MySQL/MariaDB and SQLite.
 
-Shared by the SQLite engine, whose SQL for these is the same apart from quoting (both
-have window functions over aggregates; neither has FILTER).
+An anti-join per reference and a sample per column, the same text on both apart from
+identifier quoting, the parameter marker and the modulo (both have window functions over
+aggregates; neither has FILTER). Identifiers go through the engine's quote function;
+every value is a driver parameter.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from restoregate.engines.base import FutureKeys, OrphanScan, ReferenceStats, ValueSample
@@ -15,25 +18,29 @@ from restoregate.names import QualifiedName
 Quote = Callable[[str], str]
 
 
-def backtick(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
+@dataclass(frozen=True)
+class Flavour:
+    quote: Quote
+    marker: str  # the driver's parameter marker: %s or ?
+    integer: str  # a type every key fits in exactly: DECIMAL(65,0), INTEGER
+
+    def modulo(self, left: str, right: str) -> str:
+        return f"MOD({left}, {right})" if self.marker == "%s" else f"(({left}) % ({right}))"
 
 
-def relation(name: QualifiedName, q: Quote = backtick) -> str:
+def relation(name: QualifiedName, q: Quote) -> str:
     return f"{q(name.schema)}.{q(name.name)}"
 
 
-def orphan_scan(
-    request: OrphanScan, q: Quote = backtick, decimal: str = "DECIMAL(65,0)"
-) -> tuple[str, list[Any]]:
+def orphan_scan(request: OrphanScan, flavour: Flavour) -> tuple[str, list[Any]]:
     """``FROM child c WHERE <key present> AND NOT EXISTS (<parent row>)``, grouped by key.
 
     MySQL and SQLite accept MATCH FULL and ignore it: a row with any NULL key column is
     never checked, so only a complete key is an orphan.
     """
-    ref = request.reference
+    ref, q = request.reference, flavour.quote
     keys = [f"c.{q(c)}" for c in ref.child.columns]
-    future, params = _future(request.future, q, decimal)
+    future, params = _future(request.future, flavour)
     totals = ["sum(count(*)) OVER ()", f"sum(sum(CASE WHEN {future} THEN 1 ELSE 0 END)) OVER ()"]
     totals.append("count(*) OVER ()")
     totals += [f"min(c.{q(col)}) OVER (), max(c.{q(col)}) OVER ()" for col in request.range_columns]
@@ -54,7 +61,8 @@ def orphan_scan(
     return query, params
 
 
-def _future(future: tuple[FutureKeys, ...], q: Quote, decimal: str) -> tuple[str, list[Any]]:
+def _future(future: tuple[FutureKeys, ...], flavour: Flavour) -> tuple[str, list[Any]]:
+    q, m = flavour.quote, flavour.marker
     parts: list[str] = []
     params: list[Any] = []
     for keys in future:
@@ -64,9 +72,8 @@ def _future(future: tuple[FutureKeys, ...], q: Quote, decimal: str) -> tuple[str
         col = f"c.{q(keys.child_column)}"
         for origin in grids:
             low, high = sorted((origin, keys.last))
-            parts.append(
-                f"({col} BETWEEN %s AND %s AND MOD(CAST({col} AS {decimal}) - %s, %s) = 0)"
-            )
+            offset = flavour.modulo(f"CAST({col} AS {flavour.integer}) - {m}", m)
+            parts.append(f"({col} BETWEEN {m} AND {m} AND {offset} = 0)")
             params += [low, high, origin, abs(keys.step)]
     return (" OR ".join(parts) if parts else "1 = 0"), params
 
@@ -88,7 +95,7 @@ def reference_stats(request: OrphanScan, rows: list[tuple[Any, ...]]) -> Referen
     )
 
 
-def value_sample(request: ValueSample, q: Quote = backtick) -> str:
+def value_sample(request: ValueSample, q: Quote) -> str:
     """The first ``sample`` non-NULL values, and how many of them each parent key holds."""
     col = q(request.column)
     matches = [
