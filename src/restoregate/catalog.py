@@ -132,8 +132,10 @@ class Reference:
 
     @property
     def label(self) -> str:
-        if self.name is None:
+        if not self.declared:
             return f"logical reference {self}"
+        if self.name is None:  # SQLite's foreign keys often have no name
+            return f"foreign key {self}"
         return f"foreign key {quote_ident(self.name)} {self}"
 
 

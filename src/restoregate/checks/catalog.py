@@ -23,6 +23,7 @@ ITEMS = (
     "subscriptions",
     "replication_slots",
     "statistics",
+    "quick_check",  # SQLite: PRAGMA quick_check
 )
 _REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9_\-]+)\s*(?:(>=|==|=)\s*([0-9][0-9A-Za-z.\-]*))?\s*$")
 
@@ -93,6 +94,7 @@ class Catalog:
         subscriptions: bool = True
         replication_slots: bool = True
         statistics: bool = True
+        quick_check: bool = True
         require_extensions: tuple[str, ...] = ()
         tables: TableFilter = field(default_factory=TableFilter)
 

@@ -20,6 +20,7 @@ ENGINES: dict[str, str] = {
     "postgres": "restoregate.engines.postgres",
     "mysql": "restoregate.engines.mysql",
     "mariadb": "restoregate.engines.mysql",
+    "sqlite": "restoregate.engines.sqlite",
 }
 _SCHEME = re.compile(r"^\s*([A-Za-z][A-Za-z0-9+.\-]*)://")
 
