@@ -90,14 +90,16 @@ def _table(name: str, rows: list[Row], keys: set[tuple[str, str]]) -> Table:
     primary = [r for r in rows if r["pk"]]
     cols = []
     for r in rows:
-        affinity = _affinity(str(r["type"] or ""))
+        declared = str(r["type"] or "")
+        affinity = _affinity(declared)
+        temporal = "DATE" in declared.upper() or "TIME" in declared.upper()
         is_key = (bool(r["pk"]) and len(primary) == 1) or (name, r["name"]) in keys
         cols.append(
             Column(
                 name=r["name"],
                 type_name=str(r["type"] or "") or "(no type)",
-                base_type=affinity,
-                numeric=affinity in ("integer", "numeric"),
+                base_type="timestamp" if temporal and affinity != "integer" else affinity,
+                numeric=affinity == "integer" or (affinity == "numeric" and not temporal),
                 not_null=bool(r["not_null"]) or (bool(r["pk"]) and affinity == "integer"),
                 key=is_key,
                 integer_bits=64 if affinity == "integer" else None,
