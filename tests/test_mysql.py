@@ -320,3 +320,33 @@ def _write(tmp: Path, text: str) -> Path:
     path = tmp / "r.yaml"
     path.write_text(text)
     return path
+
+
+def test_verify_dump_replays_a_mysql_dump_into_a_scratch_database(new_mydb, tmp_path):
+    source, scratch = new_mydb(), new_mydb()
+    source.execute(ACCOUNTS + SIGNUPS + "DELETE FROM accounts WHERE id > 200;")
+    dump = tmp_path / "app.sql"
+    source.dump(dump)
+    with dump.open("a") as out:
+        out.write("INSERT INTO missing_table VALUES (1);\nUSE mysql;\n")
+    scratch.execute(f"GRANT ALL ON `{scratch.name}`.* TO '{scratch.user}'@'%'")
+    (tmp_path / "r.yaml").write_text(logical(scratch.name).replace(f"{scratch.name}.", ""))
+    args = ["verify-dump", str(dump), "--scratch-dsn", scratch.dsn, "--format", "json"]
+    result = CliRunner().invoke(
+        cli, [*args, "--rules", str(tmp_path / "r.yaml")], catch_exceptions=False
+    )
+    doc = report(result)
+    assert result.exit_code == 1, result.output
+    errors = rule(doc, "restore_errors")["violations"]
+    assert len(errors) == 2 and "refused" in errors[1]["message"]
+    assert rule(doc, "references")["violations"][0]["orphans"] == 106
+    assert scratch.password not in result.output
+
+
+def test_verify_dump_of_a_mysql_dump_needs_a_scratch_server(mydb, tmp_path):
+    mydb.execute(ACCOUNTS)
+    dump = tmp_path / "app.sql"
+    mydb.dump(dump)
+    result = CliRunner().invoke(cli, ["verify-dump", str(dump)], catch_exceptions=False)
+    assert result.exit_code == 2
+    assert "--scratch-dsn" in result.output

@@ -123,7 +123,7 @@ def test_the_seed_fails_with_106_reassignable_orphans(tmp_path):
     orphans = rule(found, "references")["violations"][0]
     assert (orphans["orphans"], orphans["reassignable"]) == (106, 106)
     assert orphans["sample"][:3] == [[201], [202], [203]]
-    assert orphans["parent_sequence"] == "the rowid of main.accounts (max(rowid) + 1)"
+    assert orphans["parent_sequence"] == "the rowid counter of main.accounts (max(rowid) + 1)"
     behind = rule(found, "sequences")["violations"][0]
     assert (behind["next_value"], behind["max_value"]) == (201, 306)
     assert sha256(restored) == before
@@ -306,3 +306,46 @@ def test_quick_check_is_a_catalog_item(tmp_path):
     rules = "version: 1\nrules:\n  - {id: catalog, check: catalog}\n"
     result = check(dsn(path), rules, tmp_path)
     assert result.exit_code == 0, result.output
+
+
+def test_the_sqlite_demo_needs_no_server():
+    result = CliRunner().invoke(cli, ["demo", "--engine", "sqlite"], catch_exceptions=False)
+    assert result.exit_code == 1
+    assert "GATE CLOSED" in result.output
+    assert "106 orphaned rows, 106 of them reassignable" in result.output
+
+
+def verify(*args: str) -> Any:
+    return CliRunner().invoke(cli, ["verify-dump", *args], catch_exceptions=False)
+
+
+@needs_cli
+def test_verify_dump_judges_an_sqlite_file_as_it_is(tmp_path):
+    restored = seed_restore(tmp_path)
+    before = sha256(restored)
+    (tmp_path / "rules.yaml").write_text(LOGICAL)
+    result = verify(str(restored), "--rules", str(tmp_path / "rules.yaml"), "--format", "json")
+    assert result.exit_code == 1
+    found = doc(result)
+    assert rule(found, "restore_errors")["status"] == "pass"
+    assert rule(found, "references")["violations"][0]["orphans"] == 106
+    assert sha256(restored) == before
+
+
+@needs_cli
+def test_verify_dump_loads_a_dot_dump_script(tmp_path):
+    live = tmp_path / "live.db"
+    execute(live, SCHEMA.format(auto="") + DAY_ONE)
+    script = tmp_path / "app.sql"
+    attached = tmp_path / "elsewhere.db"
+    script.write_text(
+        shell(live, ".dump") + f"ATTACH '{attached}' AS x;\nINSERT INTO nowhere VALUES (1);\n"
+    )
+    result = verify(str(script), "--format", "json")
+    found = doc(result)
+    errors = rule(found, "restore_errors")["violations"]
+    assert result.exit_code == 1
+    assert [e["statement"].split()[0] for e in errors] == ["ATTACH", "INSERT"]
+    assert not attached.exists(), "a dump cannot create files"
+    assert rule(found, "sequences")["status"] == "pass"
+    assert found["database"]["engine"] == "sqlite"

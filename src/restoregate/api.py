@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
-from restoregate import __version__, dialects, verify
+from restoregate import __version__, dialects, verify, verify_engines
 from restoregate import manifest as manifests
 from restoregate.catalog import Catalog
 from restoregate.checks import CHECKS
@@ -136,16 +136,28 @@ def verify_dump(
     phase: Callable[[str], None] = lambda _: None,
     settings: SessionSettings | None = None,
     baseline: Path | None = None,
+    scratch_dsn: str | None = None,
 ) -> tuple[Report, str | None]:
-    """Restore a dump into a throwaway server and judge it; the DSN too when ``keep``."""
+    """Restore a dump into a throwaway server and judge it; the DSN too when ``keep``.
+
+    SQLite files and ``.dump`` scripts need no server; a MySQL dump needs ``scratch_dsn``.
+    """
     ruleset = rules if rules is not None else load_rules(rules_paths)
     select_rules(ruleset, only, skip)
 
     def judge(dsn: str) -> Report:
+        chosen = load_rules(rules_paths, dsn) if rules_paths else ruleset  # names per engine
         return run_check(
-            dsn, rules=ruleset, only=only, skip=skip, settings=settings, baseline=baseline
+            dsn, rules=chosen, only=only, skip=skip, settings=settings, baseline=baseline
         )
 
+    found = verify_engines.kind(Path(dump))
+    if found is not None:
+        return verify_engines.verify(
+            Path(dump), found, judge, scratch_dsn=scratch_dsn, keep=keep, phase=phase
+        )
+    if scratch_dsn is not None:
+        raise UsageError("--scratch-dsn is for MySQL/MariaDB dumps; this is not one")
     return verify.verify_dump(Path(dump), judge, jobs=jobs, keep=keep, phase=phase)
 
 

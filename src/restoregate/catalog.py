@@ -90,7 +90,7 @@ class SequenceDef:
         if self.kind == "autoincrement":
             return f"the AUTOINCREMENT counter of {self.name} (sqlite_sequence)"
         if self.kind == "rowid":
-            return f"the rowid of {self.name} (max(rowid) + 1)"
+            return f"the rowid counter of {self.name} (max(rowid) + 1)"
         return str(self.name)
 
 
