@@ -1,9 +1,12 @@
 """A real MySQL or MariaDB server for the engine's tests; skipped when none answers.
 
 ``RESTOREGATE_TEST_MYSQL`` is an admin URL (default ``mysql://root@127.0.0.1:3306/``: the
-system MariaDB, root with an empty password over TCP). Every test gets a fresh database
-and a least-privilege account (SELECT on that database only), both with random names,
-dropped afterwards: other sessions use the same server at the same time.
+system MariaDB, root with an empty password over TCP). ``RESTOREGATE_TEST_MYSQL_IMAGE``
+(``mysql:8.4``, ``mariadb:11.4``) starts that image through testcontainers instead, and
+its own dump and client tools are used (``docker exec``); then a failure to start is an
+error, never a skip. Every test gets a fresh database and a least-privilege account
+(SELECT on that database only), both with random names, dropped afterwards: other
+sessions use the same server at the same time.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ import pytest
 from pymysql.constants import CLIENT
 
 ADMIN = os.environ.get("RESTOREGATE_TEST_MYSQL", "mysql://root@127.0.0.1:3306/")
+IMAGE = os.environ.get("RESTOREGATE_TEST_MYSQL_IMAGE")
+_STARTED: dict[str, Any] = {}
 
 
 @dataclass
@@ -31,6 +36,7 @@ class Admin:
     port: int
     user: str
     password: str
+    container: str | None = None  # a testcontainers container id: use its own tools
 
     def connect(self, database: str | None = None) -> Any:
         return pymysql.connect(
@@ -46,6 +52,8 @@ class Admin:
 
 
 def admin() -> Admin:
+    if IMAGE:
+        return _container()
     parts = urlsplit(ADMIN)
     return Admin(
         parts.hostname or "127.0.0.1",
@@ -55,7 +63,50 @@ def admin() -> Admin:
     )
 
 
+def _container() -> Admin:
+    if "admin" not in _STARTED:
+        import atexit
+
+        from testcontainers.core.container import DockerContainer
+
+        assert IMAGE is not None
+        container = (
+            DockerContainer(IMAGE)
+            .with_env("MYSQL_ALLOW_EMPTY_PASSWORD", "yes")
+            .with_env("MARIADB_ALLOW_EMPTY_ROOT_PASSWORD", "1")
+            .with_exposed_ports(3306)
+        )
+        container.start()
+        atexit.register(container.stop)
+        server = Admin(
+            container.get_container_host_ip(),
+            int(container.get_exposed_port(3306)),
+            "root",
+            "",
+            container.get_wrapped_container().id,
+        )
+        _wait(server)
+        _STARTED["admin"] = server
+    return _STARTED["admin"]  # type: ignore[no-any-return]
+
+
+def _wait(server: Admin) -> None:
+    import time
+
+    deadline = time.monotonic() + 180
+    while True:
+        try:
+            server.connect().close()
+            return
+        except pymysql.MySQLError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+
+
 def server_answers() -> bool:
+    if IMAGE:
+        return True  # the container is started by the first test; failing to is an error
     try:
         admin().connect().close()
     except pymysql.MySQLError:
@@ -119,30 +170,37 @@ class MyDatabase:
 
     def dump(self, path: Path, *args: str, tables: Sequence[str] = ()) -> None:
         """mariadb-dump (or mysqldump) of this database: the way restores start."""
-        tool = shutil.which("mariadb-dump") or shutil.which("mysqldump")
-        if tool is None:
-            pytest.skip("no mariadb-dump or mysqldump on PATH")
-        command = [tool, *self._client_args(), *args, self.name, *tables]
+        command = [*self._tool("mariadb-dump", "mysqldump"), *args, self.name, *tables]
         with path.open("a") as out:
             result = subprocess.run(command, stdout=out, stderr=subprocess.PIPE, text=True)
         assert result.returncode == 0, result.stderr
 
     def load(self, path: Path) -> None:
         """Replay a dump with the mysql client, as a restore does (FOREIGN_KEY_CHECKS=0 inside)."""
-        tool = shutil.which("mariadb") or shutil.which("mysql")
-        assert tool is not None
         with path.open() as source:
             result = subprocess.run(
-                [tool, *self._client_args(), self.name],
+                [*self._tool("mariadb", "mysql"), self.name],
                 stdin=source,
                 capture_output=True,
                 text=True,
             )
         assert result.returncode == 0, result.stderr
 
-    def _client_args(self) -> list[str]:
+    def _tool(self, *names: str) -> list[str]:
+        """The client tool and its connection options: the container's own, or this host's."""
         server = self.server
-        args = [f"--host={server.host}", f"--port={server.port}", f"--user={server.user}"]
+        if server.container is not None:
+            probe = "command -v " + " || command -v ".join(names)
+            found = subprocess.run(
+                ["docker", "exec", server.container, "sh", "-c", probe],
+                capture_output=True,
+                text=True,
+            ).stdout.split()
+            return ["docker", "exec", "-i", server.container, found[0], "--user=root"]
+        tool = next((t for t in map(shutil.which, names) if t), None)
+        if tool is None:
+            pytest.skip(f"none of {', '.join(names)} on PATH")
+        args = [tool, f"--host={server.host}", f"--port={server.port}", f"--user={server.user}"]
         if server.password:
             args.append(f"--password={server.password}")
         return args

@@ -247,8 +247,12 @@ def test_the_session_is_read_only_with_timeouts(mydb):
     settings = SessionSettings(statement_timeout="2s", lock_timeout="3s")
     with open_engine(mydb.dsn, settings) as engine:
         cur = engine._conn.cursor()
-        cur.execute("SELECT @@tx_isolation, @@lock_wait_timeout, @@innodb_lock_wait_timeout")
+        isolation = "tx_isolation" if engine.name == "mariadb" else "transaction_isolation"
+        cur.execute(f"SELECT @@{isolation}, @@lock_wait_timeout, @@innodb_lock_wait_timeout")
         assert cur.fetchone() == ("REPEATABLE-READ", 3, 3)
+        if engine.name == "mysql":
+            cur.execute("SELECT @@max_execution_time, @@information_schema_stats_expiry")
+            assert cur.fetchone() == (2000, 0)
         if engine.name == "mariadb":
             cur.execute("SELECT @@max_statement_time")
             assert float(cur.fetchone()[0]) == 2.0

@@ -349,3 +349,11 @@ def test_verify_dump_loads_a_dot_dump_script(tmp_path):
     assert not attached.exists(), "a dump cannot create files"
     assert rule(found, "sequences")["status"] == "pass"
     assert found["database"]["engine"] == "sqlite"
+
+
+def test_required_extensions_are_a_rules_error_on_sqlite(tmp_path):
+    path = tmp_path / "app.db"
+    execute(path, SCHEMA.format(auto="") + DAY_ONE)
+    rules = "version: 1\nrules:\n  - {id: c, check: catalog, require_extensions: [citext]}\n"
+    result = check(dsn(path), rules, tmp_path)
+    assert result.exit_code == 2 and "cannot run on sqlite" in result.output

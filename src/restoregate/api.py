@@ -23,7 +23,7 @@ from restoregate.checks import CHECKS
 from restoregate.checks.base import params_class
 from restoregate.context import CheckContext, Outcome
 from restoregate.engines import engine_for
-from restoregate.engines.base import Engine, Request
+from restoregate.engines.base import Engine, Extensions, Request
 from restoregate.errors import CheckFailedToRun, RefusedSql, RulesError, UsageError
 from restoregate.inference import infer
 from restoregate.init import render_rules
@@ -256,6 +256,8 @@ def require_support(ruleset: RuleSet, selected: set[str], engine: Engine) -> Non
         if rule.id not in selected:
             continue
         needs: tuple[type[Request[Any]], ...] = getattr(CHECKS[rule.check], "needs", ())
+        if rule.check == "catalog" and rule.params.require_extensions:
+            needs = (*needs, Extensions)
         missing = [n for n in needs if not engine.answers(n)]
         pos = rule.position
         try:
