@@ -270,7 +270,7 @@ version: 1
 rules:
   - id: no-empty-emails
     check: sql
-    sql: SELECT id FROM accounts WHERE CHAR_LENGTH(email) < 3 OR email NOT LIKE '%@%'
+    sql: SELECT `id` FROM `accounts` WHERE CHAR_LENGTH(email) < 3 OR email NOT LIKE '%@%'
 """
     result = check(mydb.dsn, good, tmp_path)
     assert result.exit_code == 0, result.output

@@ -72,8 +72,10 @@ def load_rules(paths: Sequence[str | Path] = (), dsn: str | None = None) -> Rule
     With a DSN, a table name without a schema means that engine's default: ``public``,
     the MySQL database named in the DSN, or SQLite's ``main``.
     """
-    schema = engine_for(dsn).default_schema(dsn) if dsn is not None else DEFAULT_SCHEMA
-    with default_schema(schema):
+    engine = engine_for(dsn) if dsn is not None else None
+    schema = engine.default_schema(dsn) if engine is not None else DEFAULT_SCHEMA
+    dialect = engine.DIALECT if engine is not None else "postgres"
+    with default_schema(schema), dialects.rules_dialect(dialect):
         return load_rules_files(paths) if paths else default_rules()
 
 

@@ -12,11 +12,16 @@ is a rules error (exit 2) naming the function.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
+
+from restoregate import sqlcheck
 
 # Side-effect-free functions, by the name sqlglot gives them (its typed nodes' sql_name()
 # or the called name of an unknown function), upper case.
@@ -63,6 +68,44 @@ _REFUSED_NODES = (
     exp.UserDefinedFunction,
 )
 _NAMES = {"mysql": "MySQL", "sqlite": "SQLite"}
+# the dialect rules are read in: postgres, or the engine's the DSN names (set by the API)
+_DIALECT: ContextVar[str] = ContextVar("rules_dialect", default="postgres")
+
+
+@contextmanager
+def rules_dialect(dialect: str) -> Iterator[None]:
+    token = _DIALECT.set(dialect)
+    try:
+        yield
+    finally:
+        _DIALECT.reset(token)
+
+
+def query_for_rules(text: str) -> tuple[str, tuple[sqlcheck.Call, ...]]:
+    """A ``sql`` rule's query and its calls (``sqlcheck``'s shape), validated in the dialect
+    the rules are read in. Other dialects allow only the allowlist, so no call is left to
+    vet by name: ``allow_functions`` is PostgreSQL's."""
+    dialect = _DIALECT.get()
+    if dialect == "postgres":
+        return sqlcheck.check_query(text)
+    return check_query(text, dialect), ()
+
+
+def expression_for_rules(text: str) -> tuple[str, set[str], tuple[sqlcheck.Call, ...]]:
+    """A ``unique`` expression, its columns and calls, in the dialect the rules are read in."""
+    dialect = _DIALECT.get()
+    if dialect == "postgres":
+        return sqlcheck.check_expression(text)
+    rendered = expression_sql(text, dialect)
+    tree = sqlglot.parse_one(text, read=dialect)
+    if tree.find(exp.Star):
+        raise ValueError(f"columns: {text!r} may not use *")
+    columns = {c.name for c in tree.find_all(exp.Column)}
+    if not columns:
+        raise ValueError(f"columns: {text!r} names no column")
+    if any(c.table for c in tree.find_all(exp.Column)):
+        raise ValueError(f"columns: {text!r}: write column names without a table")
+    return rendered, columns, ()
 
 
 def check_query(text: str, dialect: str) -> str:

@@ -8,11 +8,12 @@ from typing import Any, ClassVar
 from restoregate.catalog import Catalog
 from restoregate.checks._tables import find_columns, find_table, table_name
 from restoregate.context import CheckContext, Outcome
+from restoregate.dialects import expression_for_rules as check_expression
 from restoregate.engines.base import DuplicateKeys, Request
 from restoregate.names import QualifiedName
 from restoregate.report import Violation
 from restoregate.rules.ruleset import RuleSet
-from restoregate.sqlcheck import Call, check_expression
+from restoregate.sqlcheck import Call
 
 
 @dataclass(frozen=True)

@@ -289,6 +289,8 @@ class Engine(Protocol):
 class EngineModule(Protocol):
     """What ``engines/NAME/__init__.py`` provides at top level."""
 
+    DIALECT: str  # sqlglot's name for the engine's SQL: postgres, mysql, sqlite
+
     def open_engine(
         self, dsn: str | None, settings: SessionSettings, snapshot: str | None = None
     ) -> AbstractContextManager[Engine]: ...

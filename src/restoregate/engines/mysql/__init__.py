@@ -8,7 +8,9 @@ from restoregate.engines.mysql.dsn import describe as describe_dsn
 from restoregate.engines.mysql.dsn import parse
 from restoregate.engines.mysql.engine import open_engine
 
-__all__ = ["default_schema", "describe_dsn", "open_engine"]
+DIALECT = "mysql"
+
+__all__ = ["DIALECT", "default_schema", "describe_dsn", "open_engine"]
 
 
 def default_schema(dsn: str | None) -> str:

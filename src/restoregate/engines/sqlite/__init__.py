@@ -4,7 +4,9 @@
 from restoregate.engines.sqlite.dsn import describe as describe_dsn
 from restoregate.engines.sqlite.engine import open_engine
 
-__all__ = ["default_schema", "describe_dsn", "open_engine"]
+DIALECT = "sqlite"
+
+__all__ = ["DIALECT", "default_schema", "describe_dsn", "open_engine"]
 
 
 def default_schema(dsn: str | None) -> str:
