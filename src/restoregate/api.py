@@ -23,7 +23,7 @@ from restoregate.checks import CHECKS
 from restoregate.checks.base import params_class
 from restoregate.context import CheckContext, Outcome
 from restoregate.engines import engine_for
-from restoregate.engines.base import Engine, Extensions, Request
+from restoregate.engines.base import Engine
 from restoregate.errors import CheckFailedToRun, RefusedSql, RulesError, UsageError
 from restoregate.inference import infer
 from restoregate.init import render_rules
@@ -34,6 +34,7 @@ from restoregate.rules.loader import default_rules, lint, load_rules_files
 from restoregate.rules.ruleset import Position, Rule, RuleSet
 from restoregate.scope import resolve_scope
 from restoregate.settings import SessionSettings
+from restoregate.support import require_support
 
 __all__ = [
     "Progress",
@@ -250,42 +251,6 @@ def vet_rules(ruleset: RuleSet, ctx: CheckContext, selected: set[str]) -> None:
             pos = rule.position
             message = ruleset.redact(f"rule {rule.id!r}: {exc.message}")
             raise RulesError(pos.path, pos.line, pos.col, message, exc.hint) from None
-
-
-def require_support(ruleset: RuleSet, selected: set[str], engine: Engine) -> None:
-    """A selected rule whose check this engine cannot run is a rules error naming the engine."""
-    for rule in ruleset.rules:
-        if rule.id not in selected:
-            continue
-        needs: tuple[type[Request[Any]], ...] = getattr(CHECKS[rule.check], "needs", ())
-        if rule.check == "catalog" and rule.params.require_extensions:
-            needs = (*needs, Extensions)
-        missing = [n for n in needs if not engine.answers(n)]
-        pos = rule.position
-        try:
-            _check_dialect(rule, engine.dialect)
-        except ValueError as exc:
-            raise RulesError(pos.path, pos.line, pos.col, f"rule {rule.id!r}: {exc}") from None
-        if missing:
-            raise RulesError(
-                pos.path,
-                pos.line,
-                pos.col,
-                f"rule {rule.id!r}: check {rule.check} cannot run on {engine.name} "
-                f"({missing[0].what} is not supported there)",
-                f"remove the rule or skip it with --skip {rule.id}",
-            )
-
-
-def _check_dialect(rule: Rule, dialect: str) -> None:
-    """``sql`` and ``unique`` text was parsed as PostgreSQL; other engines parse it again."""
-    if dialect == "postgres":
-        return
-    if rule.check == "sql":
-        dialects.check_query(rule.params.sql, dialect)
-    elif rule.check == "unique":
-        for text in rule.params.columns:
-            dialects.expression_sql(text, dialect)
 
 
 def select_rules(ruleset: RuleSet, only: Sequence[str], skip: Sequence[str]) -> set[str]:
