@@ -81,8 +81,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
     "--dsn",
     envvar="RESTOREGATE_DSN",
     metavar="DSN",
-    help="libpq connection string or postgresql:// URI (env RESTOREGATE_DSN). "
-    "Omitted: PGHOST, PGDATABASE, PGSERVICE... decide, as for psql.",
+    help="postgresql:// URI or libpq string, mysql:// or mariadb:// URL, sqlite:///FILE "
+    "(env RESTOREGATE_DSN). Omitted: PGHOST, PGDATABASE, PGSERVICE... decide, as for psql.",
 )
 @click.option(
     "--rules",

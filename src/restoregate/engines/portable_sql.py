@@ -43,7 +43,12 @@ def orphan_scan(request: OrphanScan, flavour: Flavour) -> tuple[str, list[Any]]:
     future, params = _future(request.future, flavour)
     totals = ["sum(count(*)) OVER ()", f"sum(sum(CASE WHEN {future} THEN 1 ELSE 0 END)) OVER ()"]
     totals.append("count(*) OVER ()")
-    totals += [f"min(c.{q(col)}) OVER (), max(c.{q(col)}) OVER ()" for col in request.range_columns]
+    # first_value over a sort, not min()/max() OVER (): MariaDB recomputes those per row
+    totals += [
+        f"first_value(c.{q(col)}) OVER (ORDER BY c.{q(col)}),"
+        f" first_value(c.{q(col)}) OVER (ORDER BY c.{q(col)} DESC)"
+        for col in request.range_columns
+    ]
     present = " AND ".join(f"{k} IS NOT NULL" for k in keys)
     match = " AND ".join(
         f"p.{q(p)} = c.{q(c)}" for c, p in zip(ref.child.columns, ref.parent.columns, strict=True)
