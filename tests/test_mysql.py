@@ -354,3 +354,36 @@ def test_verify_dump_of_a_mysql_dump_needs_a_scratch_server(mydb, tmp_path):
     result = CliRunner().invoke(cli, ["verify-dump", str(dump)], catch_exceptions=False)
     assert result.exit_code == 2
     assert "--scratch-dsn" in result.output
+
+
+def test_catalog_queries_do_not_grow_with_tables(new_mydb, monkeypatch):
+    """A constant number of catalog statements, however many tables (counted at the driver)."""
+    import pymysql.cursors
+
+    from restoregate.engines.mysql.engine import open_engine
+    from restoregate.settings import SessionSettings
+
+    sent: list[str] = []
+    original = pymysql.cursors.Cursor.execute
+
+    def counted(self, query, args=None):  # the server is real; this only counts
+        sent.append(query)
+        return original(self, query, args)
+
+    small, large = new_mydb(), new_mydb()
+    table = "CREATE TABLE p{i} (id int AUTO_INCREMENT PRIMARY KEY);" + (
+        "CREATE TABLE c{i} (id int AUTO_INCREMENT PRIMARY KEY, p_id int,"
+        " FOREIGN KEY (p_id) REFERENCES p{i} (id));"
+    )
+    small.execute(table.format(i=0))
+    large.execute("".join(table.format(i=i) for i in range(30)))
+    counts = []
+    for db in (small, large):
+        with open_engine(db.dsn, SessionSettings()) as engine:
+            monkeypatch.setattr(pymysql.cursors.Cursor, "execute", counted)
+            sent.clear()
+            catalog = engine.catalog()
+            counts.append(len(sent))
+            monkeypatch.setattr(pymysql.cursors.Cursor, "execute", original)
+        assert len(catalog.foreign_keys) == len(catalog.tables) // 2
+    assert counts[0] == counts[1] <= 6
