@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from restoregate.catalog import Catalog
 from restoregate.inference import Suspect
 from restoregate.names import quote_ident
+from restoregate.report import ENGINE_NAMES
 
 
 def _yaml_string(text: str) -> str:
@@ -22,7 +23,8 @@ def render_rules(catalog: Catalog, suspects: list[Suspect], now: datetime | None
     moment = (now or datetime.now(timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         f"# Rules for database {quote_ident(catalog.server.database)} "
-        f"(PostgreSQL {catalog.server.version.split()[0]}), written by restoregate init on "
+        f"({ENGINE_NAMES[catalog.server.engine]} {catalog.server.version.split()[0]}), "
+        "written by restoregate init on "
         f"{moment}.",
         "# Review the references below: each was inferred from names and confirmed by a",
         "# sample of the data. Keep the real ones, delete the rest, then commit this file.",
