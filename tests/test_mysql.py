@@ -387,3 +387,27 @@ def test_catalog_queries_do_not_grow_with_tables(new_mydb, monkeypatch):
             monkeypatch.setattr(pymysql.cursors.Cursor, "execute", original)
         assert len(catalog.foreign_keys) == len(catalog.tables) // 2
     assert counts[0] == counts[1] <= 6
+
+
+def test_snapshot_and_baseline_on_mysql(new_mydb, tmp_path):
+    source, target = new_mydb(), new_mydb()
+    source.execute(ACCOUNTS + SIGNUPS)
+    manifest = tmp_path / "m.json"
+    runner = CliRunner()
+    result = runner.invoke(cli, ["snapshot", "--dsn", source.dsn, "--exact", "-o", str(manifest)])
+    assert result.exit_code == 0, result.output
+    taken = json.loads(manifest.read_text())
+    assert taken["engine"] in ("mysql", "mariadb")
+    assert taken["sequences"][f"{source.name}.accounts"]["next_value"] == 307
+    assert taken["sequences"][f"{source.name}.accounts"]["kind"] == "auto_increment"
+    backup = tmp_path / "accounts.sql"
+    source.execute("DELETE FROM journals WHERE user_id > 200")
+    source.dump(backup)
+    target.load(backup)
+    target.execute("DELETE FROM accounts WHERE id > 250; ALTER TABLE accounts AUTO_INCREMENT = 1;")
+    result = check(target.dsn, None, None, "--baseline", str(manifest), "--only", "baseline")
+    found = rule(report(result), "baseline")
+    assert result.exit_code == 1, result.output
+    what = {v["what"] for v in found["violations"] if "what" in v}
+    assert what, found["violations"]
+    assert {"sequence", "rows"} <= what

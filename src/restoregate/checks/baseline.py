@@ -79,6 +79,7 @@ class Baseline:
         if source is None:
             raise CheckFailedToRun("no baseline manifest", "pass --baseline FILE")
         _same_engine(source.get("engine"), ctx.catalog.server.engine)
+        source = manifests.rebased(source, ctx.catalog.server.engine, ctx.catalog.server.database)
         restored = manifests.inventory_sections(ctx.probes.inventory())
         found: list[Violation] = _objects(source, restored) + _extensions(source, restored)
         found += _sequences(ctx, source) + _keys(ctx, source)

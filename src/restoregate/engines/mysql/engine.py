@@ -46,6 +46,7 @@ from restoregate.engines.mysql import grants
 from restoregate.engines.mysql.catalog_loader import load_catalog, quote, table_sql
 from restoregate.engines.mysql.dsn import parse
 from restoregate.engines.mysql.errors import translate
+from restoregate.engines.mysql.queries import load
 from restoregate.engines.mysql.session import connect
 from restoregate.errors import CheckFailedToRun, UsageError
 from restoregate.names import QualifiedName
@@ -233,11 +234,12 @@ class MysqlEngine(Answerer):
         raise CheckFailedToRun(f"catalog item {request.item} is not known on {self.name}")
 
     def answer_inventory(self, request: Inventory) -> list[tuple[str, str, str | None]]:
-        from restoregate.engines.mysql.queries import load
-
-        rows = self._rows(
-            "taking the object inventory", load("inventory"), [self._model.server.database] * 7
-        )
+        try:
+            with self._conn.cursor() as cur:
+                cur.execute(load("inventory"), {"db": self._model.server.database})
+                rows = [tuple(r) for r in cur.fetchall()]
+        except pymysql.MySQLError as exc:
+            raise translate(exc, "taking the object inventory", self._settings) from None
         return [(str(r[0]), str(r[1]), r[2]) for r in rows]
 
     def answer_roles_present(self, request: RolesPresent) -> set[str]:
