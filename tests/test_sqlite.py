@@ -357,3 +357,27 @@ def test_required_extensions_are_a_rules_error_on_sqlite(tmp_path):
     rules = "version: 1\nrules:\n  - {id: c, check: catalog, require_extensions: [citext]}\n"
     result = check(dsn(path), rules, tmp_path)
     assert result.exit_code == 2 and "cannot run on sqlite" in result.output
+
+
+def test_snapshot_and_baseline_on_sqlite(tmp_path):
+    source = tmp_path / "source.db"
+    execute(source, SCHEMA.format(auto="") + DAY_ONE + SIGNUPS)
+    manifest = tmp_path / "m.json"
+    runner = CliRunner()
+    result = runner.invoke(cli, ["snapshot", "--dsn", dsn(source), "--exact", "-o", str(manifest)])
+    assert result.exit_code == 0, result.output
+    taken = json.loads(manifest.read_text())
+    assert taken["engine"] == "sqlite"
+    assert taken["sequences"]["main.accounts"] == {
+        "last_value": 306,
+        "next_value": 307,
+        "kind": "rowid",
+    }
+    same = check(dsn(source), None, None, "--baseline", str(manifest), "--only", "baseline")
+    assert same.exit_code == 0, same.output
+    older = tmp_path / "older.db"
+    execute(older, SCHEMA.format(auto="") + DAY_ONE)
+    result = check(dsn(older), None, None, "--baseline", str(manifest), "--only", "baseline")
+    assert result.exit_code == 1
+    what = {v.get("what") for v in rule(doc(result), "baseline")["violations"]}
+    assert {"sequence", "rows", "key"} <= what
