@@ -76,3 +76,14 @@ def test_an_unsupported_request_fails_closed_naming_the_engine():
     assert inventory == [("table", "main.t", None)]
     assert isinstance(key_range, CheckFailedToRun)
     assert key_range.message == "reading key ranges: not supported on toyengine"
+
+
+def test_rules_lint_parses_sql_as_the_engine_given(tmp_path):
+    rules = tmp_path / "shop.yaml"
+    rules.write_text("version: 1\nrules:\n  - {id: q, check: sql, sql: 'SELECT `id` FROM `t`'}\n")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["rules", "lint", str(rules)]).exit_code == 2
+    assert runner.invoke(cli, ["rules", "lint", "--engine", "mysql", str(rules)]).exit_code == 0
+    rules.write_text("version: 1\nrules:\n  - {id: q, check: sql, sql: 'SELECT SLEEP(1)'}\n")
+    result = runner.invoke(cli, ["rules", "lint", "--engine", "mysql", str(rules)])
+    assert result.exit_code == 2 and "sleep() is not allowed on MySQL" in result.output

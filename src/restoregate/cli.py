@@ -17,6 +17,7 @@ import click
 from rich.console import Console
 
 from restoregate import __version__, api
+from restoregate.dialects import rules_dialect
 from restoregate.errors import EXIT_INCOMPLETE, EXIT_USAGE, RestoregateError, UsageError
 from restoregate.report.formats import render
 from restoregate.report.github import annotate, in_github_actions, summarize
@@ -431,15 +432,25 @@ def rules() -> None:
 
 @rules.command("lint")
 @click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@click.option(
+    "--engine",
+    type=click.Choice(["postgresql", "mysql", "sqlite"]),
+    default="postgresql",
+    show_default=True,
+    help="Parse sql rules and unique expressions as this engine's SQL.",
+)
 @click.pass_context
-def rules_lint(ctx: click.Context, files: Sequence[str]) -> None:
+def rules_lint(ctx: click.Context, files: Sequence[str], engine: str) -> None:
     """Validate rules files without a database: exit 0 when all are valid, else 2.
 
     \b
-    Example:
+    Examples:
       restoregate rules lint rules/default.yaml rules/app.yaml
+      restoregate rules lint --engine mysql rules/shop.yaml
     """
-    problems = {e.path: e for e in api.lint(files)}
+    dialect = {"postgresql": "postgres"}.get(engine, engine)
+    with rules_dialect(dialect):
+        problems = {e.path: e for e in api.lint(files)}
     for path in files:
         if path in problems:
             click.echo(str(problems[path]), err=True)
