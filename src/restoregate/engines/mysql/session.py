@@ -34,6 +34,8 @@ def connect(dsn: MysqlDsn, settings: SessionSettings) -> tuple[Any, bool]:
             password=dsn.password or "",
             database=dsn.database,
             unix_socket=options.get("unix_socket") or None,
+            ssl_ca=options.get("ssl_ca") or None,
+            ssl_disabled=options.get("ssl_disabled", "").lower() in ("1", "true", "yes"),
             connect_timeout=timeout,
             charset="utf8mb4",
             autocommit=True,
