@@ -37,6 +37,9 @@ FORBIDDEN = {
     "settings.py": NEUTRAL,
     "demo.py": DRIVERS,
     "verify.py": DRIVERS,
+    "verify_engines.py": DRIVERS,
+    "support.py": (*NEUTRAL,),
+    "dialects.py": NEUTRAL,
     "engines/__init__.py": (*DRIVERS, *ENGINES),  # names packages, imports them lazily
     "engines/base.py": (*NEUTRAL, "restoregate.checks"),
     "engines/postgres": ("restoregate.api", "restoregate.cli", "restoregate.checks", "pymysql"),

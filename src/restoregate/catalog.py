@@ -95,7 +95,7 @@ class SequenceDef:
         if self.kind == "autoincrement":
             return f"the AUTOINCREMENT counter of {self.name} (sqlite_sequence)"
         if self.kind == "rowid":
-            return f"the rowid of {self.name} (max(rowid) + 1)"
+            return f"the rowid counter of {self.name} (max(rowid) + 1)"
         return str(self.name)
 
 
@@ -137,8 +137,10 @@ class Reference:
 
     @property
     def label(self) -> str:
-        if self.name is None:
+        if not self.declared:
             return f"logical reference {self}"
+        if self.name is None:  # SQLite's foreign keys often have no name
+            return f"foreign key {self}"
         return f"foreign key {quote_ident(self.name)} {self}"
 
 

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from restoregate.catalog import Catalog
 from restoregate.inference.judge import Judged, Judgement
 from restoregate.names import quote_ident
+from restoregate.report import ENGINE_NAMES
 
 
 def _yaml_string(text: str) -> str:
@@ -39,7 +40,8 @@ def render_rules(catalog: Catalog, found: Judgement, now: datetime | None = None
     moment = (now or datetime.now(timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         f"# Rules for database {_comment(quote_ident(catalog.server.database))} "
-        f"(PostgreSQL {catalog.server.version.split()[0]}), written by restoregate init on "
+        f"({ENGINE_NAMES[catalog.server.engine]} {catalog.server.version.split()[0]}), "
+        "written by restoregate init on "
         f"{moment}.",
         "# Review the references below: each was inferred from names and confirmed by a",
         "# sample of the data. Keep the real ones, move wrong ones to not_references:,",

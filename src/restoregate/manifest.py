@@ -18,6 +18,7 @@ from typing import Any
 from restoregate import __version__
 from restoregate.catalog import Catalog, Table
 from restoregate.errors import CheckFailedToRun, UsageError
+from restoregate.names import quote_ident
 from restoregate.probes import Probes
 from restoregate.report import _jsonable
 from restoregate.scope import Scope
@@ -42,6 +43,36 @@ def inventory_sections(rows: list[tuple[str, str, str | None]]) -> dict[str, Any
         "extensions": extensions,
         "not_valid": not_valid,
     }
+
+
+def rebased(manifest: dict[str, Any], engine: str, database: str) -> dict[str, Any]:
+    """On MySQL/MariaDB the database is the schema: a restore into another database name
+    is compared as if names were relative to it (``src.t`` reads as ``dst.t``)."""
+    source = manifest.get("database")
+    if engine not in ("mysql", "mariadb") or not isinstance(source, str) or source == database:
+        return manifest
+    prefixes = [
+        (f"{source}.", f"{database}."),
+        (f"{quote_ident(source)}.", f"{quote_ident(database)}."),
+    ]
+
+    def move(value: Any) -> Any:
+        if isinstance(value, str):
+            for old, new in prefixes:
+                if value.startswith(old):
+                    return new + value[len(old) :]
+            return value
+        if isinstance(value, list):
+            return [move(v) for v in value]
+        if isinstance(value, dict):
+            return {move(k): move(v) for k, v in value.items()}
+        return value
+
+    moved = {k: move(v) if k in _NAMED else v for k, v in manifest.items()}
+    return {**moved, "database": database}
+
+
+_NAMED = ("tables", "sequences", "keys", "objects", "not_valid", "privileges")
 
 
 def fingerprint(objects: dict[str, list[str]]) -> str:

@@ -219,9 +219,16 @@ class Probes:
         return self.ask(Newest(table, column))
 
     def duplicates(
-        self, table: QualifiedName, expressions: Sequence[str], allowed: Sequence[str] = ()
+        self,
+        table: QualifiedName,
+        expressions: Sequence[str],
+        allowed: Sequence[str] = (),
+        texts: Sequence[str] = (),
     ) -> Duplicates:
-        return self.ask(DuplicateKeys(table, tuple(expressions), SAMPLE_SIZE, tuple(allowed)))
+        request = DuplicateKeys(
+            table, tuple(expressions), SAMPLE_SIZE, tuple(allowed), texts=tuple(texts)
+        )
+        return self.ask(request)
 
     def query_rows(
         self, query: str, schemas: Sequence[str], allowed: Sequence[str] = ()

@@ -23,6 +23,7 @@ ITEMS = (
     "subscriptions",
     "replication_slots",
     "statistics",
+    "quick_check",  # SQLite: PRAGMA quick_check
 )
 # what a source database may well be like on purpose: judged against --baseline, else warned
 SOURCE_STATE = ("constraints", "materialized_views", "unlogged")
@@ -96,6 +97,7 @@ class Catalog:
         subscriptions: bool = True
         replication_slots: bool = True
         statistics: bool = True
+        quick_check: bool = True
         require_extensions: tuple[str, ...] = ()
         tables: TableFilter = field(default_factory=TableFilter)
 

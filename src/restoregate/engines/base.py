@@ -185,9 +185,10 @@ class DuplicateKeys(Request[Duplicates]):
     kind: ClassVar[str] = "duplicate_keys"
     what: ClassVar[str] = "looking for duplicate keys"
     table: QualifiedName
-    expressions: tuple[str, ...]  # validated by sqlcheck in the engine's dialect
+    expressions: tuple[str, ...]  # validated by sqlcheck, as PostgreSQL SQL
     sample: int
     allowed: tuple[str, ...] = ()  # allow_functions: schema.name the expressions may call
+    texts: tuple[str, ...] = ()  # as the rule wrote them, for engines of other dialects
 
 
 @dataclass(frozen=True)
@@ -309,6 +310,7 @@ class Engine(Protocol):
     """A connection holding one read-only snapshot, answering batches of requests."""
 
     name: str  # as reports say it: postgresql, mysql, mariadb, sqlite
+    dialect: str  # sqlglot's name for the SQL rules are written in: postgres, mysql, sqlite
     health_items: tuple[str, ...]  # the catalog check's items this engine can judge
 
     @property
@@ -324,11 +326,15 @@ class Engine(Protocol):
 class EngineModule(Protocol):
     """What ``engines/NAME/__init__.py`` provides at top level."""
 
+    DIALECT: str  # sqlglot's name for the engine's SQL: postgres, mysql, sqlite
+
     def open_engine(
         self, dsn: str | None, settings: SessionSettings, snapshot: str | None = None
     ) -> AbstractContextManager[Engine]: ...
 
     def describe_dsn(self, dsn: str | None) -> str: ...  # the DSN without its password
+
+    def default_schema(self, dsn: str | None) -> str: ...  # what a name without one means
 
 
 def unsupported(engine: str, request: Request[Any]) -> CheckFailedToRun:

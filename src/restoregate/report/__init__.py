@@ -77,6 +77,14 @@ class RuleResult:
         return out
 
 
+ENGINE_NAMES = {
+    "postgresql": "PostgreSQL",
+    "mysql": "MySQL",
+    "mariadb": "MariaDB",
+    "sqlite": "SQLite",
+}
+
+
 @dataclass
 class Report:
     tool_version: str
@@ -86,6 +94,12 @@ class Report:
     duration_s: float
     rules: list[RuleResult]
     engine: str | None = None  # postgresql, mysql, mariadb, sqlite
+
+    @property
+    def server_label(self) -> str:
+        """``PostgreSQL 18.1``, ``MariaDB 10.11.19``: the engine's name and version."""
+        name = ENGINE_NAMES.get(self.engine or "postgresql", self.engine or "")
+        return f"{name} {(self.server_version or '?').split()[0]}"
 
     @property
     def passed(self) -> bool:

@@ -19,8 +19,7 @@ def render(report: Report, stream: TextIO, *, color: bool = False) -> None:
     icon = "✅" if report.passed else "❌"
     stream.write(f"## {icon} restoregate: {_cell(verdict(report))}\n\n")
     stream.write(
-        f"`{_cell(report.dsn)}` · PostgreSQL {_cell((report.server_version or '?').split()[0])}"
-        f" · {report.duration_s:.2f} s\n\n"
+        f"`{_cell(report.dsn)}` · {_cell(report.server_label)} · {report.duration_s:.2f} s\n\n"
     )
     stream.write("| | rule | check | severity | result |\n|---|---|---|---|---|\n")
     for r in report.rules:

@@ -34,7 +34,7 @@ def render(report: Report, stream: TextIO, *, color: bool = False) -> None:
 def _render(report: Report, console: Console) -> None:
     console.print(
         f"[bold]restoregate {report.tool_version}[/] · {escape(report.dsn)} · "
-        f"PostgreSQL {escape((report.server_version or '?').split()[0])} · "
+        f"{escape(report.server_label)} · "
         f"{report.duration_s:.2f} s",
         highlight=False,
     )

@@ -103,6 +103,7 @@ open_backend = open_engine  # the name before the engine-neutral core
 
 class PostgresEngine(CatalogAnswers, SamplingAnswers, Answerer):
     name = "postgresql"
+    dialect = "postgres"
     health_items = HEALTH_ITEMS
 
     def answer(self, requests: Sequence[Request[Any]]) -> list[Answer]:
