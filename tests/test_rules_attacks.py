@@ -437,3 +437,37 @@ def test_allowlisted_names_with_capitals_and_dots(db):
     assert rule(gate(db.dsn, text), "q").status == "pass"
     with pytest.raises(RulesError, match="Score"):
         gate(db.dsn, text.replace("allow_functions", "# allow_functions"))
+
+
+def test_what_runs_is_what_the_server_vetted(db, monkeypatch):
+    """A shadowing function created between vetting and running changes nothing."""
+    from restoregate.engines.postgres import vetting
+
+    db.execute("CREATE TABLE people (name varchar(20)); INSERT INTO people VALUES ('ANN');")
+    judge = vetting._judge
+
+    def judge_then_shadow(*args, **kwargs):
+        judge(*args, **kwargs)
+        db.execute(
+            "CREATE FUNCTION public.lower(varchar) RETURNS text LANGUAGE sql AS $$ SELECT 'x' $$"
+        )
+
+    monkeypatch.setattr(vetting, "_judge", judge_then_shadow)
+    with backend(db.dsn) as found:
+        rows = found.query_rows("SELECT lower(name) FROM people", 20, ["public"])
+        assert rows.sample == [("ann",)]
+        left = found.connection.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE name = 'restoregate_vetted'"
+        ).fetchone()
+        assert left == (0,), "the vetted statement is dropped after its probe"
+
+
+def test_a_slow_user_query_is_stopped_by_the_statement_timeout(db):
+    db.execute("CREATE TABLE t (id int);")
+    text = rules(
+        "{id: q, check: sql, sql: 'SELECT 1 FROM generate_series(1, 500000000) g WHERE g < 0'}"
+    )
+    report = gate(db.dsn, text, settings=SessionSettings(statement_timeout="300ms"))
+    result = rule(report, "q")
+    assert result.status == "error" and "statement timeout" in result.message
+    assert report.exit_code == 3

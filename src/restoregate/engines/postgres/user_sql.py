@@ -6,7 +6,7 @@ rules file (a ``sql`` rule's query, a ``unique`` rule's expressions), so each on
 1. goes through the extended query protocol (a protocol-level Parse takes exactly one
    statement: ``SELECT 1; COMMIT; DELETE ...`` is a server error, never three statements);
 2. is vetted by the server before it runs (``vetting.py``): every function it would call
-   is a safe built-in or allowlisted;
+   is a safe built-in or allowlisted, and the statement that runs is the one vetted;
 3. runs inside a savepoint that is rolled back, never released, so a setting or a lock
    taken inside cannot survive it;
 4. is followed by a comparison of the pinned session state (``session.check_state``).
@@ -22,7 +22,7 @@ from psycopg import sql
 
 from restoregate.engines.postgres.errors import translate
 from restoregate.engines.postgres.session import SessionSettings, check_state
-from restoregate.engines.postgres.vetting import vet
+from restoregate.engines.postgres.vetting import forget_vetted, run_vetted, vet
 
 
 class UserProbe:
@@ -48,17 +48,22 @@ class UserProbe:
         columns: list[str] = []
         rows: list[tuple[Any, ...]] = []
         try:
-            with conn.transaction(force_rollback=True):
-                if schemas:
-                    path = ", ".join(
-                        sql.Identifier(s).as_string(conn) for s in ["pg_catalog", *schemas]
-                    )
-                    conn.execute("SELECT pg_catalog.set_config('search_path', %s, true)", (path,))
-                vet(conn, text, allowed, what)
+            try:
+                with conn.transaction(force_rollback=True):
+                    if schemas:
+                        path = ", ".join(
+                            sql.Identifier(s).as_string(conn) for s in ["pg_catalog", *schemas]
+                        )
+                        conn.execute(
+                            "SELECT pg_catalog.set_config('search_path', %s, true)", (path,)
+                        )
+                    if execute:
+                        columns, rows = run_vetted(conn, text, allowed, what)
+                    else:
+                        vet(conn, text, allowed, what)
+            finally:
                 if execute:
-                    cur = conn.execute(cast("Any", text), prepare=True)
-                    rows = cur.fetchall()
-                    columns = [d.name for d in cur.description or []]
+                    forget_vetted(conn)
             check_state(conn, self._state, what)
         except psycopg.Error as exc:
             raise translate(exc, what, self._settings) from None

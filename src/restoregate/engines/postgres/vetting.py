@@ -31,6 +31,7 @@ from typing import Any
 
 import psycopg
 from psycopg import pq
+from psycopg.adapt import Transformer
 
 from restoregate.engines.postgres.queries import load
 from restoregate.errors import RefusedSql
@@ -106,12 +107,49 @@ class Called:
     relations: frozenset[int]
 
 
+VETTED = b"restoregate_vetted"  # the one named statement: vetted, then run as it is
+
+
 def vet(conn: psycopg.Connection[Any], text: str, allowed: Sequence[str], what: str) -> None:
     """Refuse ``text`` unless everything it makes the server call may run (see module doc).
 
     Call inside the probe's savepoint: the settings used here are local to it.
     """
-    tree = _rewritten_tree(conn, text, what)
+    _judge(conn, _parse(conn, text, what, b""), allowed, what)
+
+
+def run_vetted(
+    conn: psycopg.Connection[Any], text: str, allowed: Sequence[str], what: str
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Vet ``text`` and run exactly the statement the server vetted: (columns, rows).
+
+    The statement is parsed once, as ``VETTED``; what runs is that parse, not a second
+    reading of the text, so a function created in between cannot change what a name
+    means. (The server re-analyses a prepared statement only when a relation it reads is
+    invalidated, e.g. by a concurrent VACUUM; the relations stay locked meanwhile.) Call
+    ``forget_vetted`` once the probe's savepoint is gone.
+    """
+    _judge(conn, _parse(conn, text, what, VETTED), allowed, what)
+    result = conn.pgconn.exec_prepared(VETTED, None)
+    if result.status != pq.ExecStatus.TUPLES_OK:
+        raise psycopg.errors.error_from_result(result, encoding=conn.info.encoding)
+    loader = Transformer(conn)
+    loader.set_pgresult(result)
+    rows: list[tuple[Any, ...]] = loader.load_rows(0, result.ntuples, tuple)
+    columns = [(result.fname(i) or b"").decode("utf-8", "replace") for i in range(result.nfields)]
+    return columns, rows
+
+
+def forget_vetted(conn: psycopg.Connection[Any]) -> None:
+    """Drop the vetted statement, if it was made (prepared statements outlive savepoints)."""
+    made = conn.execute(
+        "SELECT 1 FROM pg_catalog.pg_prepared_statements WHERE name = %s", (VETTED.decode(),)
+    ).fetchone()
+    if made:
+        conn.execute("DEALLOCATE restoregate_vetted", prepare=False)
+
+
+def _judge(conn: psycopg.Connection[Any], tree: str, allowed: Sequence[str], what: str) -> None:
     called = read_tree(tree, what)
     listed = [parse_table(a) for a in allowed]  # as the loader wrote them: schema.name
     rows = conn.execute(
@@ -136,38 +174,51 @@ def vet(conn: psycopg.Connection[Any], text: str, allowed: Sequence[str], what: 
         )
 
 
-def _rewritten_tree(conn: psycopg.Connection[Any], text: str, what: str) -> str:
-    notices: list[str] = []
+class _Trees:
+    def __init__(self) -> None:
+        self.trees: list[str] = []
 
-    def collect(diag: psycopg.errors.Diagnostic) -> None:
+    def collect(self, diag: psycopg.errors.Diagnostic) -> None:
         if (diag.message_primary or "").startswith(_TREE_MESSAGE):
-            notices.append(diag.message_detail or "")
+            self.trees.append(diag.message_detail or "")
 
-    conn.execute(
-        "SELECT pg_catalog.set_config('debug_print_rewritten', 'on', true),"
-        " pg_catalog.set_config('debug_pretty_print', 'off', true),"
-        " pg_catalog.set_config('client_min_messages', 'log', true)"
-    )
-    conn.add_notice_handler(collect)
+
+def _tree_notices(conn: psycopg.Connection[Any], on: bool) -> _Trees:
+    """Ask the server to send (or stop sending) its rewritten parse trees to us."""
+    if on:
+        conn.execute(
+            "SELECT pg_catalog.set_config('debug_print_rewritten', 'on', true),"
+            " pg_catalog.set_config('debug_pretty_print', 'off', true),"
+            " pg_catalog.set_config('client_min_messages', 'log', true)"
+        )
+    else:
+        conn.execute(
+            "SELECT pg_catalog.set_config('debug_print_rewritten', 'off', true),"
+            " pg_catalog.set_config('client_min_messages', 'notice', true)"
+        )
+    return _Trees()
+
+
+def _parse(conn: psycopg.Connection[Any], text: str, what: str, name: bytes) -> str:
+    """Parse ``text`` as the prepared statement ``name``: the server's rewritten tree."""
+    notices = _tree_notices(conn, True)
+    conn.add_notice_handler(notices.collect)
     try:
-        result = conn.pgconn.prepare(b"", text.encode("utf-8"))
+        result = conn.pgconn.prepare(name, text.encode("utf-8"))
     finally:
-        conn.remove_notice_handler(collect)
+        conn.remove_notice_handler(notices.collect)
     if result.status != pq.ExecStatus.COMMAND_OK:
         message = (result.error_field(pq.DiagnosticField.MESSAGE_PRIMARY) or b"").decode(
             "utf-8", "replace"
         )
         raise RefusedSql(f"{what}: the server cannot run it: {message or 'unknown error'}")
-    conn.execute(
-        "SELECT pg_catalog.set_config('debug_print_rewritten', 'off', true),"
-        " pg_catalog.set_config('client_min_messages', 'notice', true)"
-    )
-    if len(notices) != 1:
+    _tree_notices(conn, False)
+    if len(notices.trees) != 1:
         raise RefusedSql(
             f"{what}: the server did not show how it reads the query, so it cannot be vetted",
             "the server must send LOG messages to the client when asked (client_min_messages)",
         )
-    return notices[0]
+    return notices.trees[0]
 
 
 def read_tree(tree: str, what: str) -> Called:
