@@ -71,6 +71,7 @@ def test_json_matches_the_contract():
         "dsn": "postgresql://app@db.internal:5432/prod",
         "server_version": "18.1",
         "engine": "postgresql",
+        "consistency": "snapshot",  # every result from one snapshot (else "per-batch")
     }
     assert doc["passed"] is False
     assert doc["summary"] == {"rules": 3, "pass": 0, "fail": 2, "warn": 0, "error": 0, "skip": 1}

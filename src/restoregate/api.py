@@ -61,9 +61,11 @@ def open_engine(dsn: str | None, settings: SessionSettings) -> AbstractContextMa
 class Progress(Protocol):
     """Told as rules run, so a terminal can show what is happening (checks never print)."""
 
-    def started(self, rules: Sequence[Rule]) -> None: ...
+    def started(self, rules: Sequence[Rule], targets: int = 0) -> None: ...
 
     def rule_started(self, rule: Rule) -> None: ...
+
+    def target(self, what: str, count: int = 1) -> None: ...
 
     def rule_finished(self, result: RuleResult) -> None: ...
 
@@ -121,9 +123,14 @@ def run_check(
         )
         vet_rules(ruleset, ctx, selected)
         if progress:
-            progress.started([r for r in ruleset.rules if r.id in selected])
+            chosen = [r for r in ruleset.rules if r.id in selected]
+            progress.started(chosen, expected_targets(chosen, scope))
+            if hasattr(engine, "on_probe"):  # an engine that reports each probe it runs
+                engine.on_probe = progress.target
         results = [_run_rule(ctx, rule, rule.id in selected, progress) for rule in ruleset.rules]
         target = engine.target
+        consistency = getattr(engine, "consistency", "snapshot")
+        note = getattr(engine, "consistency_reason", None)
     return Report(
         tool_version=__version__,
         dsn=target,
@@ -132,6 +139,8 @@ def run_check(
         duration_s=time.perf_counter() - clock,
         rules=results,
         engine=catalog.server.engine,
+        consistency=consistency,
+        consistency_note=note,
     )
 
 
@@ -165,10 +174,12 @@ def verify_dump(
     ruleset = rules if rules is not None else load_rules(rules_paths)
     select_rules(ruleset, only, skip)
 
+    checking = replace(settings or SessionSettings(), jobs=jobs)  # the restore's jobs, too
+
     def judge(dsn: str) -> Report:
         chosen = load_rules(rules_paths, dsn) if rules_paths else ruleset  # names per engine
         return run_check(
-            dsn, rules=chosen, only=only, skip=skip, settings=settings, baseline=baseline
+            dsn, rules=chosen, only=only, skip=skip, settings=checking, baseline=baseline
         )
 
     found = verify_engines.kind(Path(dump))
@@ -197,6 +208,20 @@ def init_rules(
             probes.scoped(scope.feeds), scope, InferenceSettings(min_match=min_match), ()
         )
     return render_rules(catalog, found)
+
+
+def expected_targets(rules: Sequence[Rule], scope: Any) -> int:
+    """Probes a run of these rules expects: a column range per sequence-fed column, an
+    anti-join per reference (shared by both checks), one per other rule."""
+    count = 0
+    for rule in rules:
+        if rule.check == "sequences":
+            count += sum(1 for f in scope.feeds if f.sequence and not f.uncheckable) + 1
+        elif rule.check == "references":
+            count += len(scope.references)
+        else:
+            count += 1
+    return count
 
 
 def with_baseline_rule(ruleset: RuleSet) -> RuleSet:

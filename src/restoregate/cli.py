@@ -52,6 +52,35 @@ def _fail(ctx: click.Context, code: int, message: str) -> NoReturn:
     ctx.exit(code)
 
 
+class _Jobs(click.ParamType):  # type: ignore[type-arg]
+    """``--jobs N|auto``: workers sharing one snapshot; 0 stands for auto."""
+
+    name = "N|auto"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> int:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().lower()
+        if text == "auto":
+            return 0
+        if text.isdigit() and 1 <= int(text) <= 64:
+            return int(text)
+        self.fail(f"{value!r} is not a number of jobs from 1 to 64, or auto", param, ctx)
+
+
+_jobs_option = click.option(
+    "--jobs",
+    "-j",
+    type=_Jobs(),
+    default="1",
+    show_default=True,
+    help="Workers sharing one snapshot, biggest tables first; auto: the server's CPUs "
+    "(this machine's for a local server), capped by half its free connections.",
+)
+
+
 _ROLE_HELP = (
     "SET ROLE to ROLE before anything runs (as pg_dump --role), so a superuser "
     "login keeps only ROLE's privileges."
@@ -146,6 +175,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     help="Longest to wait for a table lock (only ACCESS SHARE is ever taken), 1ms to 1h.",
 )
 @click.option("--role", metavar="ROLE", help=_ROLE_HELP)
+@_jobs_option
 @click.pass_context
 def check(
     ctx: click.Context,
@@ -160,6 +190,7 @@ def check(
     restore_point: datetime | None,
     lock_timeout: str,
     role: str | None,
+    jobs: int,
 ) -> None:
     """Run the rules against a restored database and exit with the gate's verdict.
 
@@ -169,7 +200,10 @@ def check(
           --rules rules/app.yaml --format json --output gate.json
     """
     settings = api.SessionSettings(
-        statement_timeout=statement_timeout, lock_timeout=lock_timeout, role=role
+        statement_timeout=statement_timeout,
+        lock_timeout=lock_timeout,
+        role=role,
+        jobs=jobs,
     )
     stderr = Console(stderr=True)
     progress = TerminalProgress(stderr) if stderr.is_terminal else None
@@ -304,7 +338,7 @@ def init(
     type=click.IntRange(1, 64),
     default=1,
     show_default=True,
-    help="Parallel restore jobs (custom and directory archives).",
+    help="Parallel restore jobs (custom and directory archives), and the check's workers.",
 )
 @click.option(
     "--baseline",
@@ -399,6 +433,7 @@ def verify_dump(
     metavar="ROLE",
     help="Record this role's table privileges (repeatable).",
 )
+@_jobs_option
 @click.pass_context
 def snapshot(
     ctx: click.Context,
@@ -407,6 +442,7 @@ def snapshot(
     exact: bool,
     snapshot_id: str | None,
     roles: Sequence[str],
+    jobs: int,
 ) -> None:
     """Record what the source holds, so a restore can be checked against it.
 
@@ -419,7 +455,10 @@ def snapshot(
       restoregate snapshot --dsn "$SOURCE" --snapshot "$SNAP" --exact -o nightly.manifest.json
       restoregate verify-dump nightly.dump --baseline nightly.manifest.json
     """
-    manifest = api.snapshot(dsn, exact=exact, roles=roles, snapshot_id=snapshot_id)
+    settings = api.SessionSettings(jobs=jobs)
+    manifest = api.snapshot(
+        dsn, exact=exact, roles=roles, snapshot_id=snapshot_id, settings=settings
+    )
     api.write_manifest(manifest, output)
     counted = sum(len(v) for v in manifest["objects"].values())
     click.echo(f"wrote {output}: {counted} objects, {len(manifest['tables'])} tables", err=True)

@@ -75,6 +75,7 @@ class Probes:
         self._memo: dict[Hashable, Any] = {}
         self._fed_read = False
         self._feeds_by_column: dict[tuple[QualifiedName, str], list[Feed]] | None = None
+        self._scans: dict[Reference, OrphanScan] = {}
 
     def scoped(self, feeds: tuple[Feed, ...]) -> Probes:
         """The same cache, judging only the feeds in scope."""
@@ -154,6 +155,12 @@ class Probes:
         return [sequences[f.sequence].label for f in self.feeds_of(table, column) if f.sequence]
 
     def orphan_scan(self, ref: Reference) -> OrphanScan:
+        found = self._scans.get(ref)
+        if found is None:  # built once per reference: each build asks for positions
+            found = self._scans[ref] = self._orphan_scan(ref)
+        return found
+
+    def _orphan_scan(self, ref: Reference) -> OrphanScan:
         future: list[FutureKeys] = []
         ranged: list[str] = []
         for child_col, parent_col in zip(ref.child.columns, ref.parent.columns, strict=True):

@@ -24,8 +24,11 @@ class SessionSettings:
     lock_timeout: str = "10s"
     connect_timeout: int = 10  # seconds; libpq's own setting or PGCONNECT_TIMEOUT win
     role: str | None = None  # --role: SET ROLE before anything runs, as pg_dump --role
+    jobs: int = 1  # workers sharing one snapshot (--jobs); 0: auto, from the server
 
     def __post_init__(self) -> None:
+        if self.jobs < 0:
+            raise UsageError(f"--jobs {self.jobs}: at least 1, or auto")
         self._check("--statement-timeout", self.statement_timeout, STATEMENT_TIMEOUT_BOUNDS)
         self._check("--lock-timeout", self.lock_timeout, LOCK_TIMEOUT_BOUNDS)
         if self.role is not None and (not self.role.strip() or "\x00" in self.role):

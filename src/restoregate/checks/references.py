@@ -88,6 +88,7 @@ class References:
         violations: list[Orphans] = []
         errors: list[CheckFailedToRun] = []
         refs = tuple(r for r in ctx.scope.references if params.tables(r.child.table))
+        ctx.probes.prefetch_references(refs)  # one batch: the engine groups and spreads it
         for ref in refs:
             try:
                 found = _judge(ctx, ref)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -11,6 +12,7 @@ from restoregate.context import CheckContext, Outcome
 from restoregate.engines.base import KeyRange, OrphanScan, Request, SequencePositionOf
 from restoregate.errors import CheckFailedToRun
 from restoregate.inference.judge import judgement
+from restoregate.names import QualifiedName
 from restoregate.probes import last_usable
 from restoregate.report import Unchecked, Violation, number
 from restoregate.rules.ruleset import TableFilter
@@ -144,7 +146,10 @@ class Sequences:
         unchecked: list[Unchecked] = []
         errors: list[CheckFailedToRun] = []
         checked = 0
-        for feed in (f for f in ctx.scope.feeds if params.tables(f.table)):
+        referring = _referring((*ctx.scope.references, *suspected(ctx)))
+        feeds = [f for f in ctx.scope.feeds if params.tables(f.table)]
+        _prefetch(ctx, feeds, referring)
+        for feed in feeds:
             if feed.missing is not None:
                 via = feed.via or f"its default {feed.expression}"
                 violations.append(SequenceMissing(feed.missing, feed.column_text, via))
@@ -154,7 +159,9 @@ class Sequences:
                 continue
             seq = ctx.catalog.sequences[feed.sequence]
             try:
-                found = _judge(ctx, feed, seq) or _headroom(ctx, feed, seq, params.headroom)
+                found = _judge(ctx, feed, seq, referring) or _headroom(
+                    ctx, feed, seq, params.headroom
+                )
             except CheckFailedToRun as exc:
                 errors.append(exc)
                 continue
@@ -165,7 +172,8 @@ class Sequences:
             if seq.cycle and column is not None and column.key:
                 advisories.append(SequenceCycles(seq.label, feed.column_text))
         loose = [s for s in unattached(ctx) if params.tables(s.name)]
-        checked += judge_unattached(ctx, loose, _judge, violations, advisories, errors)
+        judge = lambda c, f, s: _judge(c, f, s, referring)  # noqa: E731
+        checked += judge_unattached(ctx, loose, judge, violations, advisories, errors)
         message = _message(checked, violations, len(unchecked))
         outcome = Outcome(message, violations, unchecked, errors, advisories)
         outcome.unchecked_fails = params.unchecked == "fail"
@@ -173,14 +181,36 @@ class Sequences:
         return outcome
 
 
-def _judge(ctx: CheckContext, feed: Feed, seq: SequenceDef) -> Violation | None:
+Referring = dict[tuple[QualifiedName, str], list[tuple[Reference, str]]]
+
+
+def _referring(references: Iterable[Reference]) -> Referring:
+    """(parent table, parent column) -> the references to it and their child column."""
+    found: Referring = {}
+    for ref in references:
+        for child_column, parent_column in zip(ref.child.columns, ref.parent.columns, strict=True):
+            found.setdefault((ref.parent.table, parent_column), []).append((ref, child_column))
+    return found
+
+
+def _prefetch(ctx: CheckContext, feeds: list[Feed], referring: Referring) -> None:
+    """Everything the feeds will ask, in two batches the engine can group and spread."""
+    judged = [f for f in feeds if f.missing is None and f.sequence and not f.uncheckable]
+    ctx.probes.prefetch(KeyRange(f.table, f.column) for f in judged)
+    refs = {ref: None for f in judged for ref, _ in referring.get((f.table, f.column), ())}
+    ctx.probes.prefetch_references(refs)
+
+
+def _judge(
+    ctx: CheckContext, feed: Feed, seq: SequenceDef, referring: Referring
+) -> Violation | None:
     column = ctx.catalog.tables[feed.table].column(feed.column)
     position = ctx.probes.position(seq.name)
     upcoming = position.next_value
     limit = last_usable(seq, column)
     if upcoming is None or _beyond(seq, upcoming, limit):
         return SequenceExhausted(seq.label, feed.column_text, position.last_value, limit)
-    extreme, source = _extreme_key(ctx, feed, seq)
+    extreme, source = _extreme_key(ctx, feed, seq, referring)
     if extreme is None or _beyond(seq, upcoming, extreme):
         return None
     return SequenceBehind(
@@ -224,14 +254,13 @@ def suspected(ctx: CheckContext) -> tuple[Reference, ...]:
     return tuple(j.reference for j in found.strong)
 
 
-def _extreme_key(ctx: CheckContext, feed: Feed, seq: SequenceDef) -> tuple[Any, str]:
+def _extreme_key(
+    ctx: CheckContext, feed: Feed, seq: SequenceDef, referring: Referring
+) -> tuple[Any, str]:
     """The largest key (smallest when descending) in the column and every reference to it."""
     pick = 1 if seq.ascending else 0
     best, source = ctx.probes.column_range(feed.table, feed.column)[pick], feed.column_text
-    for ref in (*ctx.scope.references, *suspected(ctx)):
-        if ref.parent.table != feed.table or feed.column not in ref.parent.columns:
-            continue
-        child_column = ref.child.columns[ref.parent.columns.index(feed.column)]
+    for ref, child_column in referring.get((feed.table, feed.column), ()):
         stats = ctx.probes.reference_stats(ref)
         value = stats.orphan_ranges[child_column][pick]
         if value is not None and (best is None or _beyond(seq, value, best)):

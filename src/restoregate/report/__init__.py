@@ -94,6 +94,10 @@ class Report:
     duration_s: float
     rules: list[RuleResult]
     engine: str | None = None  # postgresql, mysql, mariadb, sqlite
+    # "snapshot": every result describes one instant; "per-batch": each batch of probes
+    # does, the run as a whole does not (no exportable snapshot), for ``consistency_note``
+    consistency: str = "snapshot"
+    consistency_note: str | None = None
 
     @property
     def server_label(self) -> str:
@@ -122,6 +126,7 @@ class Report:
                 "dsn": self.dsn,
                 "server_version": self.server_version,
                 "engine": self.engine,
+                "consistency": self.consistency,
             },
             "started_at": self.started_at,
             "duration_s": round(self.duration_s, 3),

@@ -38,6 +38,13 @@ def _render(report: Report, console: Console) -> None:
         f"{report.duration_s:.2f} s",
         highlight=False,
     )
+    if report.consistency != "snapshot":
+        console.print(
+            "results are consistent per batch of probes, not as one snapshot: "
+            f"{escape(report.consistency_note or 'no shared snapshot')}",
+            style="yellow",
+            highlight=False,
+        )
     console.print(_table(report))
     for result in report.rules:
         if (

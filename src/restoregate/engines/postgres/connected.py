@@ -1,48 +1,103 @@
-"""The connection every PostgreSQL probe runs on, and the catalog it has read."""
+"""The connections every PostgreSQL probe runs on, and the catalog they have read.
+
+Catalog queries run on the coordinator, in the snapshot it exports; probes of user
+tables run on a worker in batches of transactions importing that snapshot (see
+``snapshots.py``), every probe in its own savepoint.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.pq import TransactionStatus
 
 from restoregate.catalog import Catalog
 from restoregate.engines.postgres.catalog_loader import Handles, load_catalog
 from restoregate.engines.postgres.errors import translate
+from restoregate.engines.postgres.queries import load
 from restoregate.engines.postgres.session import SessionSettings, connected_dsn, session_state
+from restoregate.engines.postgres.snapshots import Sessions
+from restoregate.names import QualifiedName
 
 
 class Connected:
-    """One connection in one read-only snapshot; every probe in its own savepoint."""
+    """A coordinator and its worker in one read-only snapshot."""
 
-    def __init__(self, conn: psycopg.Connection[Any], settings: SessionSettings) -> None:
-        self._conn = conn
+    def __init__(self, sessions: Sessions, settings: SessionSettings) -> None:
+        self._sessions = sessions
+        self._conn = sessions.coordinator
         self._settings = settings
         self._catalog: Catalog | None = None
         self._handles = Handles()
-        self._state = session_state(conn)  # what no probe may change (session.check_state)
+        self._state = session_state(self._conn)  # what no probe may change (check_state)
+        self._locks: dict[QualifiedName, int] = {}  # locks reading a table takes
+        self.on_probe: Callable[[str, int], None] | None = None  # (probe, targets it answers)
+
+    @property
+    def consistency(self) -> str:
+        """``snapshot``: one instant for every result; ``per-batch``: see snapshots.py."""
+        return self._sessions.consistency
+
+    @property
+    def consistency_reason(self) -> str | None:
+        return self._sessions.fallback_reason
+
+    @property
+    def connections(self) -> list[psycopg.Connection[Any]]:
+        """Every connection of the run (the coordinator first)."""
+        workers = [w.conn for w in self._sessions.workers or [self._sessions.probes]]
+        return [self._conn, *(conn for conn in workers if conn is not self._conn)]
 
     def close(self) -> None:
         self._conn.close()
 
     def _rows(
-        self, what: str, query: sql.Composed | sql.SQL, params: Any = None
+        self,
+        what: str,
+        query: sql.Composed | sql.SQL,
+        params: Any = None,
+        *,
+        tables: Sequence[QualifiedName] | None = None,
+        locks: int = 0,
+        targets: int = 1,
     ) -> list[tuple[Any, ...]]:
-        try:  # rolled back, never released: nothing a probe did survives it
-            with self._conn.transaction(force_rollback=True):
-                rows: list[tuple[Any, ...]] = self._conn.execute(query, params).fetchall()
+        """Rows of one probe: on the worker when it reads ``tables`` or takes ``locks``
+        (user relations), else a catalog query on the coordinator. ``targets``: how many
+        requests it answers, for the progress display."""
+        if self.on_probe is not None and (tables or locks):
+            self.on_probe(what, targets)
+        try:
+            conn = self._connection(tables, locks)
+            with conn.transaction(force_rollback=True):  # rolled back: nothing survives
+                rows: list[tuple[Any, ...]] = conn.execute(query, params).fetchall()
                 return rows
         except psycopg.Error as exc:
             raise translate(exc, what, self._settings) from None
 
+    def _connection(
+        self, tables: Sequence[QualifiedName] | None, locks: int
+    ) -> psycopg.Connection[Any]:
+        if tables is None and not locks:
+            return self._sessions.catalog_connection()
+        locks += sum(self._locks.get(name, 1) for name in tables or ())
+        return self._sessions.worker().for_probe(locks)
+
     def catalog(self) -> Catalog:
         try:
-            with self._conn.transaction(force_rollback=True):
-                self._catalog, self._handles = load_catalog(self._conn)
-                return self._catalog
+            conn = self._sessions.catalog_connection()
+            with _without_jit(conn), conn.transaction(force_rollback=True):
+                self._catalog, self._handles = load_catalog(conn)
+                oids = {"table_oids": list(self._handles.table_oids.values())}
+                rows = conn.execute(load("lock_weights"), oids).fetchall()
         except psycopg.Error as exc:
             raise translate(exc, "reading the catalog", self._settings) from None
+        names = {oid: name for name, oid in self._handles.table_oids.items()}
+        self._locks = {names[oid]: int(locks) for oid, locks in rows if oid in names}
+        return self._catalog
 
     @property
     def connection(self) -> psycopg.Connection[Any]:
@@ -62,3 +117,17 @@ class Connected:
     @property
     def server_version(self) -> int:
         return int(self._conn.info.server_version)
+
+
+@contextmanager
+def _without_jit(conn: psycopg.Connection[Any]) -> Iterator[None]:
+    """The catalog queries without JIT: at 10,000 tables their cost estimates pass
+    ``jit_above_cost`` and compiling took 2.3 s of a 3.5 s query. Set for the
+    transaction and put back after, so the probes run as the server is configured."""
+    row = conn.execute("SELECT pg_catalog.current_setting('jit')").fetchone()
+    conn.execute("SELECT pg_catalog.set_config('jit', 'off', true)")
+    try:
+        yield
+    finally:
+        if row is not None and conn.info.transaction_status == TransactionStatus.INTRANS:
+            conn.execute("SELECT pg_catalog.set_config('jit', %s, true)", (row[0],))

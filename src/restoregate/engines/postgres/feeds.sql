@@ -15,36 +15,27 @@ WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
   AND d.refobjsubid > 0
   AND d.refobjid = ANY (%(table_oids)s)
 UNION ALL
--- 2. defaults calling nextval('seq'::regclass): the default depends on the sequence.
---    Covers shared sequences and sequences in other schemas.
-SELECT d.refobjid::int8,
+-- 2. column defaults, each looked up once in pg_depend by its own OID (OFFSET 0 keeps the
+--    lookup a per-default index probe: linear in the number of defaults, whatever the
+--    planner estimates for uncollected catalog statistics):
+--    a default calling nextval('seq'::regclass) depends on the sequence, which covers
+--    shared sequences and sequences in other schemas; one calling nextval('seq'::text)
+--    is resolved at insert time and has no dependency (a late-bound default).
+SELECT dep.sequence_oid,
        ad.adrelid::int8,
        a.attname,
-       'default',
-       pg_catalog.pg_get_expr(ad.adbin, ad.adrelid)
-FROM pg_catalog.pg_attrdef AS ad
-JOIN pg_catalog.pg_depend AS d
-  ON d.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass
- AND d.objid = ad.oid
- AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
-JOIN pg_catalog.pg_class AS s ON s.oid = d.refobjid AND s.relkind = 'S'
-JOIN pg_catalog.pg_attribute AS a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
-WHERE ad.adrelid = ANY (%(table_oids)s)
-UNION ALL
--- 3. defaults calling nextval('seq'::text): resolved at insert time, no dependency.
-SELECT NULL,
-       ad.adrelid::int8,
-       a.attname,
-       'late-bound default',
+       CASE WHEN dep.sequence_oid IS NULL THEN 'late-bound default' ELSE 'default' END,
        e.expression
 FROM pg_catalog.pg_attrdef AS ad
 JOIN pg_catalog.pg_attribute AS a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
 CROSS JOIN LATERAL (SELECT pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) AS expression) AS e
-WHERE ad.adrelid = ANY (%(table_oids)s)
-  AND e.expression LIKE '%%nextval(%%'
-  AND NOT EXISTS (
-        SELECT 1
+LEFT JOIN LATERAL (
+        SELECT d.refobjid::int8 AS sequence_oid
         FROM pg_catalog.pg_depend AS d
         JOIN pg_catalog.pg_class AS s ON s.oid = d.refobjid AND s.relkind = 'S'
         WHERE d.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass
-          AND d.objid = ad.oid)
+          AND d.objid = ad.oid
+          AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
+        OFFSET 0) AS dep ON true
+WHERE ad.adrelid = ANY (%(table_oids)s)
+  AND (dep.sequence_oid IS NOT NULL OR e.expression LIKE '%%nextval(%%')

@@ -16,14 +16,16 @@ SELECT con.oid::int8 AS oid,
              FROM pg_catalog.unnest(con.confkey) WITH ORDINALITY AS k(attnum, i)
              JOIN pg_catalog.pg_attribute AS a ON a.attrelid = con.confrelid AND a.attnum = k.attnum
              ORDER BY k.i) AS parent_columns,
-       ARRAY(SELECT n.nspname
+       -- operators looked up one by one (an index probe each): a join here is planned as
+       -- a scan of pg_operator per foreign key
+       ARRAY(SELECT (SELECT n.nspname
+                     FROM pg_catalog.pg_operator AS op
+                     JOIN pg_catalog.pg_namespace AS n ON n.oid = op.oprnamespace
+                     WHERE op.oid = o.oid)
              FROM pg_catalog.unnest(con.conpfeqop) WITH ORDINALITY AS o(oid, i)
-             JOIN pg_catalog.pg_operator AS op ON op.oid = o.oid
-             JOIN pg_catalog.pg_namespace AS n ON n.oid = op.oprnamespace
              ORDER BY o.i) AS operator_schemas,
-       ARRAY(SELECT op.oprname
+       ARRAY(SELECT (SELECT op.oprname FROM pg_catalog.pg_operator AS op WHERE op.oid = o.oid)
              FROM pg_catalog.unnest(con.conpfeqop) WITH ORDINALITY AS o(oid, i)
-             JOIN pg_catalog.pg_operator AS op ON op.oid = o.oid
              ORDER BY o.i) AS operator_names,
        con.confmatchtype = 'f' AS match_full,
        con.convalidated AS validated,

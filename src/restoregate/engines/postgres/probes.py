@@ -44,16 +44,18 @@ from restoregate.engines.base import (
     VetUserQuery,
 )
 from restoregate.engines.postgres import compose
+from restoregate.engines.postgres.batches import answer_batch
 from restoregate.engines.postgres.catalog_answers import HEALTH_ITEMS, CatalogAnswers
 from restoregate.engines.postgres.catalog_loader import Operator
 from restoregate.engines.postgres.errors import translate
 from restoregate.engines.postgres.sampling import SamplingAnswers
-from restoregate.engines.postgres.session import SessionSettings, connect
+from restoregate.engines.postgres.session import SessionSettings
+from restoregate.engines.postgres.snapshots import open_sessions
 from restoregate.engines.postgres.user_sql import UserProbe, duplicates_query, wrapped
-from restoregate.errors import CheckFailedToRun, ConnectionProblem, UsageError
+from restoregate.errors import CheckFailedToRun, UsageError
 from restoregate.names import ColumnSet, QualifiedName
 
-_BATCH = 500  # sequences read per UNION ALL query
+_BATCH = 250  # sequences read per UNION ALL query (one lock each)
 SAMPLE_PAGES = 64  # pages TABLESAMPLE reads when sampling a big table
 
 
@@ -64,38 +66,18 @@ _SNAPSHOT_ID = re.compile(r"^[0-9A-Fa-f]+-[0-9A-Fa-f]+(-[0-9]+)?$")
 def open_engine(
     dsn: str | None, settings: SessionSettings, snapshot: str | None = None
 ) -> Iterator[PostgresEngine]:
-    """Connect and hold one read-only snapshot until the block ends; never commits.
+    """Connect and read everything in one read-only snapshot until the block ends.
 
     ``snapshot``: an ID from ``pg_export_snapshot()`` (as ``pg_dump --snapshot`` uses), so
-    what is read matches what a dump in that snapshot holds.
+    what is read matches what a dump in that snapshot holds. Probes run in batches of
+    worker transactions that import the snapshot (see ``snapshots.py``); nothing commits.
     """
     if snapshot is not None and not _SNAPSHOT_ID.match(snapshot):
         raise UsageError(
             f"--snapshot {snapshot!r} is not a snapshot ID such as 00000003-0000001B-1"
         )
-    conn = connect(dsn, settings)
-    try:
-        with conn.transaction(force_rollback=True):
-            if snapshot is not None:
-                _import_snapshot(conn, snapshot, settings)
-            yield PostgresEngine(conn, settings)
-    except psycopg.OperationalError as exc:
-        raise translate(exc, "closing the snapshot", settings) from None
-    finally:
-        conn.close()
-
-
-def _import_snapshot(
-    conn: psycopg.Connection[Any], snapshot: str, settings: SessionSettings
-) -> None:
-    try:
-        conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
-    except psycopg.Error as exc:
-        raise ConnectionProblem(
-            f"cannot use snapshot {snapshot}: {translate(exc, 'importing', settings).message}",
-            "the exporting transaction must still be open (pg_dump --snapshot, or the session "
-            "that ran pg_export_snapshot())",
-        ) from None
+    with open_sessions(dsn, settings, snapshot, settings.jobs) as sessions:
+        yield PostgresEngine(sessions, settings)
 
 
 open_backend = open_engine  # the name before the engine-neutral core
@@ -113,11 +95,14 @@ class PostgresEngine(CatalogAnswers, SamplingAnswers, Answerer):
         if pairs:
             with contextlib.suppress(CheckFailedToRun):  # each request then carries it
                 self.compare_types(pairs)
+        """All sequence positions of a batch in one statement; key ranges in a few; the
+        rest spread over the workers that share the snapshot (``batches.py``)."""
         wanted = [r for r in requests if isinstance(r, SequencePositionOf)]
         positions = self._positions(wanted) if wanted else {}
+        found = answer_batch(self, requests)
         return [
-            positions[r] if isinstance(r, SequencePositionOf) else self.answer_one(r)
-            for r in requests
+            positions[r] if isinstance(r, SequencePositionOf) else found[i]
+            for i, r in enumerate(requests)
         ]
 
     def answer_sequence_position(self, request: SequencePositionOf) -> SequencePosition:
@@ -151,7 +136,7 @@ class PostgresEngine(CatalogAnswers, SamplingAnswers, Answerer):
             for i, s in enumerate(batch)
         )
         what = "reading sequence " + (str(batch[0].name) if len(batch) == 1 else "positions")
-        rows = self._rows(what, query)
+        rows = self._rows(what, query, locks=len(batch))
         return {
             batch[i].name: compose.position(batch[i], int(last), bool(called))
             for i, last, called in rows
@@ -166,7 +151,8 @@ class PostgresEngine(CatalogAnswers, SamplingAnswers, Answerer):
         query = sql.SQL("SELECT min({c}), max({c}) FROM {t}").format(
             c=col, t=self._relation(request.table)
         )
-        row = self._rows(f"reading the range of {request.table.column(request.column)}", query)[0]
+        what = f"reading the range of {request.table.column(request.column)}"
+        row = self._rows(what, query, tables=[request.table])[0]
         return row[0], row[1]
 
     def _operators(self, ref: Reference) -> tuple[Operator, ...]:
@@ -223,7 +209,8 @@ class PostgresEngine(CatalogAnswers, SamplingAnswers, Answerer):
             orphans=compose.orphans(ref, self._operators(ref)),
             n=sql.Literal(sample_size),
         )
-        rows = self._rows(f"counting orphans of {ref.label}", query)
+        tables = [ref.child.table, ref.parent.table]
+        rows = self._rows(f"counting orphans of {ref.label}", query, tables=tables)
         if not rows:
             empty = {col: (None, None) for col in range_columns}
             return ReferenceStats(orphans=0, reassignable=0, orphan_ranges=empty, sample=[])
@@ -246,7 +233,7 @@ class PostgresEngine(CatalogAnswers, SamplingAnswers, Answerer):
             sql.SQL("count(*) FILTER (WHERE {} IS NULL)").format(sql.Identifier(c)) for c in columns
         )
         query = sql.SQL("SELECT {} FROM {}").format(counts, self._relation(table))
-        row = self._rows(f"counting NULLs in {table}", query)[0]
+        row = self._rows(f"counting NULLs in {table}", query, tables=[table])[0]
         return dict(zip(columns, row, strict=True))
 
     def answer_row_count(self, request: RowCount) -> int:
@@ -256,21 +243,35 @@ class PostgresEngine(CatalogAnswers, SamplingAnswers, Answerer):
         query = sql.SQL("SELECT count(*) FROM (SELECT FROM {}{}) AS r").format(
             self._relation(request.table), limit
         )
-        return int(self._rows(f"counting rows of {request.table}", query)[0][0])
+        rows = self._rows(f"counting rows of {request.table}", query, tables=[request.table])
+        return int(rows[0][0])
 
     def answer_newest(self, request: Newest) -> datetime | None:
         table, column = request.table, request.column
         query = sql.SQL("SELECT max({})::pg_catalog.timestamptz FROM {}").format(
             sql.Identifier(column), self._relation(table)
         )
-        value = self._rows(f"reading the newest {table.column(column)}", query)[0][0]
+        value = self._rows(f"reading the newest {table.column(column)}", query, tables=[table])[0][
+            0
+        ]
         return value if isinstance(value, datetime) else None
+
+    def _user_probe(self, what: str) -> UserProbe:
+        """User SQL on a worker, in a batch of its own (its locks are not estimated)."""
+        if self.on_probe is not None:
+            self.on_probe(what, 1)
+        worker = self._sessions.worker()
+        try:
+            conn = worker.for_probe(worker.budget)
+        except psycopg.Error as exc:
+            raise translate(exc, what, self._settings) from None
+        return UserProbe(conn, self._settings, self._state)
 
     def answer_duplicate_keys(self, request: DuplicateKeys) -> Duplicates:
         """Key values held by several rows (rows with a NULL key part are distinct, as in SQL)."""
         table, expressions = request.table, request.expressions
         query = duplicates_query(self._relation(table), expressions, request.sample)
-        probe = UserProbe(self._conn, self._settings, self._state)
+        probe = self._user_probe(f"looking for duplicates in {table}")
         rows = probe.run(f"looking for duplicates in {table}", query, (), request.allowed)[1]
         if not rows:
             return Duplicates(0, 0, [])
@@ -283,7 +284,7 @@ class PostgresEngine(CatalogAnswers, SamplingAnswers, Answerer):
 
     def answer_vet_duplicate_keys(self, request: VetDuplicateKeys) -> None:
         query = duplicates_query(self._relation(request.table), request.expressions, 1)
-        probe = UserProbe(self._conn, self._settings, self._state)
+        probe = self._user_probe("running the rule's query")
         what = f"the expressions on {request.table}"
         probe.run(what, query, (), request.allowed, execute=False)
 
@@ -294,7 +295,7 @@ class PostgresEngine(CatalogAnswers, SamplingAnswers, Answerer):
         the restored database can shadow a built-in (and the server's vetting refuses
         what does); the setting is undone with the probe's savepoint.
         """
-        probe = UserProbe(self._conn, self._settings, self._state)
+        probe = self._user_probe("running the rule's query")
         query = wrapped(request.query, request.sample)
         columns, rows = probe.run(
             "running the rule's query", query, request.schemas, request.allowed
@@ -303,7 +304,7 @@ class PostgresEngine(CatalogAnswers, SamplingAnswers, Answerer):
         return QueryRows(count, columns[1:], [tuple(r[1:]) for r in rows])
 
     def answer_vet_user_query(self, request: VetUserQuery) -> None:
-        probe = UserProbe(self._conn, self._settings, self._state)
+        probe = self._user_probe("running the rule's query")
         query = wrapped(request.query, 1)
         probe.run("the rule's query", query, request.schemas, request.allowed, execute=False)
 
@@ -343,5 +344,6 @@ class PostgresEngine(CatalogAnswers, SamplingAnswers, Answerer):
             n=sql.Literal(sample),
             matches=sql.SQL(", ").join(matches),
         )
-        row = self._rows(f"sampling {table.column(column)}", query)[0]
+        read = [table, *(parent for parent, _ in parents)]
+        row = self._rows(f"sampling {table.column(column)}", query, tables=read)[0]
         return SampleMatches(int(row[0]), int(row[1]), [int(v) for v in row[2:]])

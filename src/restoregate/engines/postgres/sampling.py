@@ -87,7 +87,7 @@ class SamplingAnswers(Connected):
             n=sql.Literal(request.rows),
             outputs=sql.SQL(", ").join(outputs),
         )
-        row = self._rows(f"sampling {table.name}", query)[0]
+        row = self._rows(f"sampling {table.name}", query, tables=[table.name])[0]
         found, at = {}, 1
         for probe in probes:
             width = len(probe.parents)

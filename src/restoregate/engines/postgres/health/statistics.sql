@@ -1,12 +1,16 @@
 -- Tables never analyzed and without statistics: the first queries plan on defaults.
+-- The tables with statistics are read from pg_stats once, as a set the NOT IN hashes:
+-- a correlated lookup into the view is planned as a nested loop over every statistics
+-- row for every table (17 s at 2,500 tables).
 SELECT pg_catalog.format('%%I.%%I', n.nspname, c.relname) AS object,
        'never analyzed, no statistics' AS problem
 FROM pg_catalog.pg_class AS c
 JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
-LEFT JOIN pg_catalog.pg_stat_all_tables AS s ON s.relid = c.oid
 WHERE c.oid = ANY (%(table_oids)s)
-  AND s.last_analyze IS NULL
-  AND s.last_autoanalyze IS NULL
-  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stats AS ps
-                  WHERE ps.schemaname = n.nspname AND ps.tablename = c.relname)
+  AND pg_catalog.pg_stat_get_last_analyze_time(c.oid) IS NULL
+  AND pg_catalog.pg_stat_get_last_autoanalyze_time(c.oid) IS NULL
+  AND (n.nspname, c.relname) NOT IN (SELECT DISTINCT ps.schemaname, ps.tablename
+                                     FROM pg_catalog.pg_stats AS ps
+                                     WHERE ps.schemaname IS NOT NULL
+                                       AND ps.tablename IS NOT NULL)
 ORDER BY 1

@@ -1,0 +1,197 @@
+"""One snapshot for the run, locks released batch by batch: the coordinator and its worker.
+
+Proven on a real server: workers see exactly what the coordinator saw while another
+session inserts and commits; their locks stay bounded; and where a second connection
+is refused the run falls back to batched transactions and says so in the report.
+"""
+
+from __future__ import annotations
+
+import json
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+
+from restoregate.cli import cli
+from restoregate.engines.base import KeyRange, NullCounts, RowCount
+from restoregate.engines.postgres.probes import open_backend
+from restoregate.engines.postgres.session import SessionSettings
+from restoregate.names import QualifiedName
+from tests.gate import gate, logical, rule, violations
+from tests.test_safety import lock_held
+
+TABLES = 300  # two locks each (table, primary key): enough for several batches
+
+
+def many_tables(n: int) -> str:
+    return "".join(
+        f"CREATE TABLE t_{i} (id int PRIMARY KEY); INSERT INTO t_{i} VALUES (1), (10);\n"
+        for i in range(n)
+    )
+
+
+def locks_held(db, pid: int) -> int:
+    return int(db.scalar(f"SELECT count(*) FROM pg_locks WHERE pid = {pid}"))
+
+
+def test_workers_see_the_coordinators_snapshot_while_others_commit(db):
+    db.execute(many_tables(TABLES))
+    with open_backend(db.dsn, SessionSettings()) as backend:
+        coordinator, worker = backend.connections
+        assert coordinator.info.backend_pid != worker.info.backend_pid
+        backend.catalog()
+        most = 0
+        for i in range(TABLES):
+            db.execute(f"INSERT INTO t_{i} VALUES (1000)")  # another session, committed
+            found = backend.answer([KeyRange(QualifiedName("public", f"t_{i}"), "id")])
+            assert found == [(1, 10)], f"t_{i} seen after the insert"
+            most = max(most, locks_held(db, worker.info.backend_pid))
+        assert backend.consistency == "snapshot"
+        batches = backend._sessions.probes.batches
+        assert batches >= 2, "600 locks do not fit one batch of the default lock budget"
+        assert most <= backend._sessions.probes.budget + 2  # + the virtual xid lock
+    assert db.scalar("SELECT max(id) FROM t_0") == 1000
+
+
+def test_every_worker_runs_with_the_session_settings(db):
+    db.execute(many_tables(1))
+    settings = SessionSettings(statement_timeout="2min", lock_timeout="3s")
+    names = ("statement_timeout", "lock_timeout", "row_security", "search_path")
+    with open_backend(db.dsn, settings) as backend:
+        coordinator, worker = backend.connections
+        for conn in (coordinator, worker):
+            shown = [conn.execute(f"SHOW {name}").fetchone()[0] for name in names]
+            assert shown == ["2min", "3s", "off", "pg_catalog, pg_temp"]
+            assert conn.execute("SHOW transaction_read_only").fetchone()[0] == "on"
+            assert conn.execute("SHOW transaction_isolation").fetchone()[0] == "repeatable read"
+            with pytest.raises(psycopg.errors.ReadOnlySqlTransaction), conn.transaction():
+                conn.execute("CREATE TABLE intruder ()")
+
+
+def test_a_refused_second_connection_falls_back_to_batches_and_says_so(db, make_role):
+    db.execute(
+        many_tables(2)
+        + "CREATE TABLE child (id int PRIMARY KEY, t_id int REFERENCES t_0 (id));"
+        + "SET session_replication_role = replica; INSERT INTO child VALUES (1, 7);"
+    )
+    dsn = make_role(
+        db,
+        "rg_single",
+        "ALTER ROLE {role} CONNECTION LIMIT 1",
+        "GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}",
+    )
+    with open_backend(dsn, SessionSettings()) as backend:
+        assert backend.consistency == "per-batch"
+        assert "second connection was refused" in (backend.consistency_reason or "")
+        assert len(backend.connections) == 1
+    report = gate(dsn)
+    assert report.consistency == "per-batch"
+    assert report.exit_code == 1, "the orphan is still found on one connection"
+    result = CliRunner().invoke(
+        cli, ["check", "--dsn", dsn, "--format", "json"], catch_exceptions=False
+    )
+    assert json.loads(result.stdout)["database"]["consistency"] == "per-batch"
+    text = CliRunner().invoke(cli, ["check", "--dsn", dsn], catch_exceptions=False)
+    assert "consistent per batch of probes, not as one snapshot" in text.stdout
+    assert "second connection was refused" in text.stdout
+
+
+def test_a_shared_snapshot_is_reported_as_one(db):
+    db.execute(many_tables(1))
+    report = gate(db.dsn)
+    assert report.consistency == "snapshot"
+    assert report.to_dict()["database"]["consistency"] == "snapshot"
+
+
+GROUPED = """
+CREATE TABLE accounts (id bigserial PRIMARY KEY);
+CREATE TABLE orders (id bigserial PRIMARY KEY, account_id bigint REFERENCES accounts);
+CREATE TABLE journals (id int PRIMARY KEY, account_id int);  -- no default: locking it
+-- blocks no catalog read (pg_get_expr locks a table with defaults)
+CREATE TABLE notes (id serial PRIMARY KEY, account_id int REFERENCES accounts);
+INSERT INTO accounts SELECT FROM generate_series(1, 20);
+SET session_replication_role = replica;
+INSERT INTO orders (account_id) SELECT g FROM generate_series(1, 30) g;      -- 21..30 orphans
+INSERT INTO journals SELECT g, g FROM generate_series(18, 25) g;   -- 21..25
+INSERT INTO notes (account_id) VALUES (1), (NULL), (40), (40);              -- 40 twice
+"""
+ACCOUNTS_LOGICAL = logical("journals(account_id)", "accounts(id)")
+
+
+def test_references_to_one_parent_share_one_anti_join_with_the_same_numbers(db):
+    db.execute(GROUPED)
+    found = {v["reference"]: v for v in violations(gate(db.dsn, ACCOUNTS_LOGICAL), "references")}
+    assert {k: (v["orphans"], v["reassignable"], v["sample"]) for k, v in found.items()} == {
+        "public.orders(account_id) -> public.accounts(id)": (10, 10, [[k] for k in range(21, 31)]),
+        "public.journals(account_id) -> public.accounts(id)": (5, 5, [[k] for k in range(21, 26)]),
+        "public.notes(account_id) -> public.accounts(id)": (2, 2, [[40]]),
+    }
+    report = gate(db.dsn, ACCOUNTS_LOGICAL)
+    behind = violations(report, "sequences")
+    assert [(v["sequence"], v["max_value"], v["max_source"]) for v in behind] == [
+        ("public.accounts_id_seq", 40, "public.notes.account_id")
+    ]
+
+
+def test_a_locked_table_in_a_batch_fails_only_its_own_reference(db):
+    db.execute(GROUPED)
+    with lock_held(db.dsn, "journals"):
+        report = gate(db.dsn, ACCOUNTS_LOGICAL, settings=SessionSettings(lock_timeout="200ms"))
+    refs = rule(report, "references")
+    assert refs.status == "error"
+    assert "journals" in refs.message and "lock-timeout" in refs.message
+    assert "(and" not in refs.message, "only the locked table's reference failed"
+    assert {v.reference for v in refs.violations} == {
+        "public.orders(account_id) -> public.accounts(id)",
+        "public.notes(account_id) -> public.accounts(id)",
+    }, "the others were judged all the same"
+
+
+def test_jobs_spread_the_probes_over_workers_on_one_snapshot(db):
+    db.execute(many_tables(40) + GROUPED)
+    settings = SessionSettings(jobs=2)
+    with open_backend(db.dsn, settings) as backend:
+        assert len(backend.connections) == 3, "the coordinator and two workers"
+        backend.catalog()
+        db.execute("INSERT INTO t_0 VALUES (1000)")  # committed after the snapshot
+        names = [QualifiedName("public", f"t_{i}") for i in range(40)]
+        assert backend.answer([KeyRange(n, "id") for n in names]) == [(1, 10)] * 40
+        found = backend.answer([NullCounts(n, ("id",)) for n in names])  # one task each
+        assert found == [{"id": 0}] * 40
+        assert backend.answer([RowCount(names[0], None)]) == [2], "the snapshot's rows only"
+        workers = backend._sessions.workers
+        assert all(w._used > 0 for w in workers), "both workers took a share"
+    one, two = gate(db.dsn, ACCOUNTS_LOGICAL), gate(db.dsn, ACCOUNTS_LOGICAL, settings=settings)
+    assert [r.to_dict()["violations"] for r in one.rules] == [
+        r.to_dict()["violations"] for r in two.rules
+    ]
+
+
+def test_jobs_on_the_command_line(db):
+    db.execute(many_tables(2))
+    for jobs in ("auto", "2"):
+        result = CliRunner().invoke(
+            cli, ["check", "--dsn", db.dsn, "--jobs", jobs], catch_exceptions=False
+        )
+        assert result.exit_code == 0, result.output
+    bad = CliRunner().invoke(cli, ["check", "--dsn", db.dsn, "--jobs", "0"])
+    assert bad.exit_code == 2
+    assert "not a number of jobs from 1 to 64, or auto" in bad.output
+
+
+def test_empty_tables_are_answered_exactly_without_a_scan(db):
+    """A heap of 0 bytes holds no row; a parent that is empty still orphans its children."""
+    db.execute(
+        "CREATE TABLE parent (id serial PRIMARY KEY);"
+        "CREATE TABLE child (id serial PRIMARY KEY, parent_id int REFERENCES parent);"
+        "CREATE TABLE emptied (id serial PRIMARY KEY, parent_id int REFERENCES parent);"
+        "SET session_replication_role = replica;"
+        "INSERT INTO child (parent_id) VALUES (5), (7);"
+        "INSERT INTO emptied (parent_id) VALUES (9); DELETE FROM emptied;"  # pages, no rows
+    )
+    report = gate(db.dsn)
+    found = {v["reference"]: v["orphans"] for v in violations(report, "references")}
+    assert found == {"public.child(parent_id) -> public.parent(id)": 2}
+    behind = {v["sequence"]: v["max_value"] for v in violations(report, "sequences")}
+    assert behind == {"public.parent_id_seq": 7}, "the empty parent's own range is empty"
