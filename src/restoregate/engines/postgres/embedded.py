@@ -346,7 +346,8 @@ def _make_root(base_dir: Path | None, prefix: str = "restoregate-pg-") -> Path:
 
 
 _NOTEWORTHY = re.compile(
-    r"\b(FATAL|PANIC|ERROR):|error: |could not |No space|ermission denied|invalid value|outside the valid"
+    r"\b(FATAL|PANIC|ERROR):|error: |could not |No space|ermission denied"
+    r"|invalid value|outside the valid"
 )
 
 
