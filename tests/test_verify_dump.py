@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -144,11 +145,13 @@ def stop_kept(kept: str) -> None:
     import time
 
     command = kept.splitlines()[1].removeprefix("stop it with: ")
-    pid = int(open(command.split("$(head -1 ")[1].split(")")[0]).read().split()[0])
-    subprocess.run(command, shell=True, check=True)
+    pid_file = Path(command.split("$(head -1 ")[1].split(")")[0])
+    pid = int(pid_file.read_text().split()[0])
+    subprocess.run(command, shell=True, check=True, timeout=60)
     for _ in range(100):
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
             break
         time.sleep(0.1)
+    assert not pid_file.parent.parent.exists()

@@ -45,6 +45,7 @@ PACKAGED_BINDIRS = (  # where distributions put each major version's client tool
     "/usr/local/opt/postgresql@{major}/bin",  # Homebrew, Intel
 )
 _LIVE: set[EphemeralServer] = set()  # started, not kept: what atexit and signals must stop
+_KEPT: list[subprocess.Popen[bytes]] = []  # left running on purpose; reaped once they exit
 _GUARDED = (signal.SIGTERM, signal.SIGHUP) if os.name == "posix" else (signal.SIGTERM,)
 _PREVIOUS_HANDLERS: dict[int, Any] = {}
 
@@ -112,7 +113,10 @@ class EphemeralServer:
                 raise ConnectionProblem(_failure_message(str(exc))) from None
             raise
         self._major = int((root / "data" / "PG_VERSION").read_text().strip())
-        if not self.keep:
+        _KEPT[:] = [kept for kept in _KEPT if kept.poll() is None]  # reap the exited ones
+        if self.keep:
+            _KEPT.append(self._process)  # a Popen dropped while running warns, is never reaped
+        else:
             _track(self)
         return self
 
@@ -180,7 +184,10 @@ class EphemeralServer:
         """For a kept server: how a person stops it and removes its files."""
         pid_file = f"{self.data_dir}/postmaster.pid"
         also = f" {self._socket_dir}" if self._socket_dir else ""
-        return f"stop it with: kill -INT $(head -1 {pid_file}) && rm -r {self._root}{also}"
+        wait = f"while [ -e {pid_file} ]; do sleep 0.1; done"
+        return (
+            f"stop it with: kill -INT $(head -1 {pid_file}) && {wait} && rm -r {self._root}{also}"
+        )
 
     def _admin(self, statement: sql.Composed, failure: str) -> None:
         try:
