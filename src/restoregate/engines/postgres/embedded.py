@@ -191,7 +191,8 @@ class EphemeralServer:
 
     def _admin(self, statement: sql.Composed, failure: str) -> None:
         try:
-            with psycopg.connect(self.dsn(), autocommit=True) as conn:
+            # options="": the caller's PGOPTIONS (say, read-only) is not for this server
+            with psycopg.connect(self.dsn(), autocommit=True, options="") as conn:
                 conn.execute(statement)
         except psycopg.Error as exc:
             message = str(exc).strip().splitlines()[0]
