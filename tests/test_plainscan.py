@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from restoregate.engines.postgres.embedded import find_tool, isolated_env
-from restoregate.plainscan import UnsafeDump, vet
+from restoregate.errors import RestoregateError
+from restoregate.plainscan import vet
 
 
 def vetted(tmp_path: Path, script: str) -> str:
@@ -67,7 +68,7 @@ def test_what_pg_dump_writes_passes(tmp_path, script):
     ],
 )
 def test_what_psql_would_act_on_is_refused(tmp_path, script, said):
-    with pytest.raises(UnsafeDump) as refused:
+    with pytest.raises(RestoregateError) as refused:
         vetted(tmp_path, script)
     assert said in str(refused.value)
     assert "\n" not in str(refused.value)
@@ -85,7 +86,7 @@ def test_pg_dumps_own_lines_are_dropped_not_refused(tmp_path):
 def test_text_that_is_not_utf8_is_refused(tmp_path):
     path = tmp_path / "latin1.sql"
     path.write_bytes("SELECT 'Stra\xdfe';\n".encode("latin-1"))
-    with pytest.raises(UnsafeDump, match=":1: not UTF-8 text"):
+    with pytest.raises(RestoregateError, match=":1: not UTF-8 text"):
         vet(path, io.BytesIO())
 
 
@@ -114,7 +115,7 @@ def test_whenever_psql_runs_a_meta_command_plainscan_refused(pg_server, psql_env
     try:
         vetted(tmp_path, script)
         refused = False
-    except UnsafeDump:
+    except RestoregateError:
         refused = True
     ran = subprocess.run(
         [str(find_tool("psql")), "-X", "-q", "-d", pg_server.admin_dsn, "-f", "-"],

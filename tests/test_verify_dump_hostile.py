@@ -195,6 +195,26 @@ def test_an_archive_cannot_run_programs_or_read_server_files(db, dump, tmp_path,
     assert "pg_read_file" in messages
 
 
+@pytest.mark.parametrize(
+    ("statement", "said"),
+    [
+        (
+            "CREATE FUNCTION public.run(text) RETURNS int LANGUAGE c"
+            " AS '/lib/x86_64-linux-gnu/libc.so.6', 'system';",
+            "permission denied for language c",
+        ),
+        ("CREATE EXTENSION dblink;", 'permission denied to create extension "dblink"'),
+    ],
+)
+def test_untrusted_languages_and_extensions_fail_restore_errors(tmp_path, statement, said):
+    script = tmp_path / "untrusted.sql"
+    script.write_text(f"CREATE TABLE public.t (id int PRIMARY KEY);\n{statement}\n")
+    result = verify_cli(str(script), "--format", "json")
+    assert result.exit_code == 1, result.output
+    [error, _stopped] = json.loads(result.stdout)["rules"][0]["violations"]
+    assert said in error["message"]
+
+
 def test_trust_dump_restores_as_superuser(db, dump, tmp_path, marker):
     """What --trust-dump means, shown with the same archive: it may run programs."""
     db.execute(APP + SERVER_ATTACK.replace("{marker}", str(marker)))

@@ -58,10 +58,6 @@ _ENCODING = re.compile(r"client_encoding", re.IGNORECASE)
 _HEADER_ENCODING = "SET client_encoding = 'UTF8';"
 
 
-class UnsafeDump(RestoregateError):
-    """The script holds something psql would act on: it is not restored at all."""
-
-
 @dataclass
 class _Lexer:
     """psql's lexer (psqlscan.l) in the states that decide where a backslash counts."""
@@ -193,7 +189,7 @@ class Vetted:
 
 
 def vet(source: Path, target: BinaryIO) -> Vetted:
-    """Copy ``source`` to ``target`` as psql may run it, or raise UnsafeDump."""
+    """Copy ``source`` to ``target`` as psql may run it, or raise RestoregateError (exit 3)."""
     lexers = [_Lexer("sq"), _Lexer("eq")]
     number, in_copy = 0, False
     with source.open("rb") as stream:
@@ -216,7 +212,7 @@ def _vet_line(
         if body == "\\.":
             return True, False
         if "\\" in _COPY_ESCAPES.sub("", body):
-            raise UnsafeDump(
+            raise RestoregateError(
                 f"{source}:{number}: COPY data with a backslash that is no COPY escape"
             )
         return True, True
@@ -224,11 +220,13 @@ def _vet_line(
     if starts and _RESTRICT.fullmatch(body):
         return False, False
     if _ENCODING.search(body) and not (starts and body == _HEADER_ENCODING):
-        raise UnsafeDump(f"{source}:{number}: refusing to restore: it changes client_encoding")
+        raise RestoregateError(
+            f"{source}:{number}: refusing to restore: it changes client_encoding"
+        )
     try:
         ended = [lexer.scan(line) for lexer in lexers]
     except _Refused as refused:
-        raise UnsafeDump(f"{source}:{number}: refusing to restore: {refused}") from None
+        raise RestoregateError(f"{source}:{number}: refusing to restore: {refused}") from None
     whole = starts and ended == [1, 1] and all(lexer.at_start() for lexer in lexers)
     if whole and _DROPPED.fullmatch(body):
         return False, False
@@ -240,4 +238,4 @@ def _lines(source: Path, stream: BinaryIO) -> Iterator[tuple[int, str]]:
         try:
             yield number, raw.decode("utf-8")
         except UnicodeDecodeError:
-            raise UnsafeDump(f"{source}:{number}: not UTF-8 text") from None
+            raise RestoregateError(f"{source}:{number}: not UTF-8 text") from None
