@@ -147,37 +147,43 @@ def _require_fixed_psql() -> None:
         )
 
 
-def _restore_plain(path: Path, dsn: str, env: Mapping[str, str], home: Path) -> list[RestoreError]:
-    """Vetted copy of the script, then psql: restricted, no psqlrc, stopped at the first error.
+@dataclass(frozen=True)
+class _Plain:
+    """A plain script vetted and copied before any server starts."""
+
+    script: Path
+    vetted: plainscan.Vetted
+
+
+def _vet_plain(path: Path, home: Path) -> _Plain:
+    _require_fixed_psql()
+    script = home / "script.sql"
+    with script.open("wb") as copy:
+        return _Plain(script, plainscan.vet(path, copy))
+
+
+def _restore_plain(plain: _Plain, dsn: str, env: Mapping[str, str]) -> list[RestoreError]:
+    """psql on the vetted copy: restricted, no psqlrc, stopped at the first error.
 
     ON_ERROR_STOP costs the errors after the first one, and buys this: after a failed
     ``COPY … FROM stdin`` psql would read the data lines as script.
     """
-    _require_fixed_psql()
-    script = home / "script.sql"
-    with script.open("wb") as copy:
-        vetted = plainscan.vet(path, copy)
     key = secrets.token_hex(16)
     args = ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dsn, "-c", f"\\restrict {key}", "-f", "-"]
-    result = run_tool("psql", args, env=env, stdin=script)
+    result = run_tool("psql", args, env=env, stdin=plain.script)
     errors = _tool_errors("psql", result.stderr, result.returncode)
     if errors and result.returncode == 3:
-        errors.append(
-            RestoreError(
-                "psql stops at the first error of a plain dump: later parts did not run", None
-            )
-        )
-    if vetted.unfinished:
-        errors.append(RestoreError(vetted.unfinished, None))
+        stopped = "psql stops at the first error of a plain dump: later parts did not run"
+        errors.append(RestoreError(stopped, None))
+    if plain.vetted.unfinished:
+        errors.append(RestoreError(plain.vetted.unfinished, None))
     return errors
 
 
-def _restore(
-    path: Path, fmt: Format, dsn: str, jobs: int, env: Mapping[str, str], home: Path
+def _restore_archive(
+    path: Path, fmt: Format, dsn: str, jobs: int, env: Mapping[str, str]
 ) -> list[RestoreError]:
-    """Restore; unreadable archives raise, everything the tools reported is returned."""
-    if fmt == "plain":
-        return _restore_plain(path, dsn, env, home)
+    """pg_restore; an unreadable archive raises, everything it reported is returned."""
     listing = run_tool("pg_restore", ["-l", str(path)], env=env)
     if listing.returncode != 0:
         raise RestoregateError(f"{path}: cannot read the archive: {_last(listing.stderr)}")
@@ -233,26 +239,30 @@ def verify_dump(
     stop it.
     """
     fmt = detect_format(path)
-    phase("starting an embedded PostgreSQL")
-    server = EphemeralServer(keep=keep)
-    try:
-        server.start()
-        owner = None if trust_dump else server.create_role(RESTORER)
-        dsn = server.create_database(DATABASE, owner=owner)
-        phase(f"restoring {path.name} ({fmt} format)")
-        clock = time.perf_counter()
-        with tempfile.TemporaryDirectory(prefix="restoregate-client-") as home:
+    with tempfile.TemporaryDirectory(prefix="restoregate-client-") as home:
+        plain = _vet_plain(path, Path(home)) if fmt == "plain" else None
+        phase("starting an embedded PostgreSQL")
+        server = EphemeralServer(keep=keep)
+        try:
+            server.start()
+            owner = None if trust_dump else server.create_role(RESTORER)
+            dsn = server.create_database(DATABASE, owner=owner)
+            phase(f"restoring {path.name} ({fmt} format)")
+            clock = time.perf_counter()
             env = isolated_env(server.socket_dir, Path(home))
-            errors = _restore(path, fmt, dsn, jobs, env, Path(home))
-        restored = restore_rule(errors, time.perf_counter() - clock)
-        phase("checking the restored database")
-        report = _judge(path, judge, dsn, errors)
-        report.rules.insert(0, restored)
-        kept = f"the restored database is still running: {dsn}\n{server.stop_instructions()}"
-        return report, kept if keep else None
-    finally:
-        if not keep:
-            server.stop()
+            if plain is not None:
+                errors = _restore_plain(plain, dsn, env)
+            else:
+                errors = _restore_archive(path, fmt, dsn, jobs, env)
+            restored = restore_rule(errors, time.perf_counter() - clock)
+            phase("checking the restored database")
+            report = _judge(path, judge, dsn, errors)
+            report.rules.insert(0, restored)
+            kept = f"the restored database is still running: {dsn}\n{server.stop_instructions()}"
+            return report, kept if keep else None
+        finally:
+            if not keep:
+                server.stop()
 
 
 def _judge(
