@@ -135,6 +135,8 @@ def test_keep_leaves_the_server_running(db, dump, tmp_path):
     try:
         with psycopg.connect(dsn) as conn:
             assert conn.execute("SELECT count(*) FROM orders").fetchone() == (90,)
+            owner = "SELECT rolsuper, current_user FROM pg_roles WHERE rolname = current_user"
+            assert conn.execute(owner).fetchone() == (False, "restoregate_restore")
     finally:
         stop_kept(kept)
 

@@ -96,7 +96,7 @@ def test_connect_elsewhere_with_the_ci_environment_creates_nothing(plain, monkey
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("PGDATABASE", "postgres")
     result = verify_cli(str(plain(f"\\c postgres\nCREATE TABLE public.{table} (id int);\n")))
-    assert_refused(result, "meta-command (\\c)")
+    assert_refused(result, "meta-command (\\c; a --create or pg_dumpall dump")
     with psycopg.connect(SYSTEM_PG) as conn:
         found = conn.execute("SELECT to_regclass(%s)", [f"public.{table}"]).fetchone()
     assert found == (None,)

@@ -103,7 +103,10 @@ class _Lexer:
         if kind in ("ws", "lcomment", "nstr"):
             return match.end(), 0
         if kind == "backslash":
-            raise _Refused(f"a psql meta-command ({line[pos:].split()[0][:20]})")
+            command = line[pos:].split()[0][:20]
+            if command in ("\\c", "\\connect"):
+                command += "; a --create or pg_dumpall dump: dump one database without --create"
+            raise _Refused(f"a psql meta-command ({command})")
         if kind == "var":
             raise _Refused(f"a psql variable reference ({line[pos:].split()[0][:20]})")
         self.pending = True
