@@ -94,7 +94,7 @@ PIECES = [
     "'", "E'", "''", "\\\\", "\\'", "$$", "$a$", '"', "/*", "*/", "--", "\n", " ", ";",
     "x", "(", ")", "BEGIN ", "END ", "CASE ", "CREATE FUNCTION f() ", "U&'", "B'", "N'",
     "1", "$1", ":", "\\echo HIT\n", "SET standard_conforming_strings = off;\n",
-    "SET standard_conforming_strings = on;\n", "\n'", "e", "a$",
+    "SET standard_conforming_strings = on;\n", "\n'", "e", "a$", ".", "E", "&",
 ]  # fmt: skip
 
 

@@ -38,22 +38,26 @@ from typing import BinaryIO
 from restoregate.errors import RestoregateError
 
 _HI = "\x80-\U0010ffff"
+_INT = "[0-9](?:_?[0-9])*"
 _TOP = re.compile(
     rf"""(?P<ws>\s+)|(?P<lcomment>--[^\n\r]*)|(?P<bcomment>/\*)|(?P<estr>[eE]')
     |(?P<ustr>[uU]&')|(?P<uident>[uU]&")|(?P<bxstr>[bBxX]')|(?P<nstr>[nN](?='))
     |(?P<ident>[A-Za-z_{_HI}][A-Za-z0-9_${_HI}]*)
+    |(?P<realfail>(?:{_INT}(?:\.(?:{_INT})?)?|\.{_INT})(?=[eE]'))
     |(?P<number>[0-9][0-9_]*(?:[A-Za-z_{_HI}][A-Za-z0-9_${_HI}]*)?)
     |(?P<dollar>\$(?:[A-Za-z_{_HI}][A-Za-z0-9_{_HI}]*)?\$)|(?P<param>\$[0-9]+)
     |(?P<quote>')|(?P<dquote>")|(?P<cast>::)|(?P<var>:(?:[A-Za-z_{_HI}]|'|"|\{{\?))
     |(?P<backslash>\\)|(?P<semi>;)|(?P<lparen>\()|(?P<rparen>\))|(?P<other>.)""",
     re.X | re.S,
 )
+_PLAIN = re.compile(r"[^'\"$\\:;()\-/&]+")  # no token in it changes the lexer's state
+_WORD_CHARS = re.compile(rf"[A-Za-z0-9_{_HI}]")
 _END = {"sq": re.compile(r"'"), "eq": re.compile(r"[\\']"), "dq": re.compile(r'"')}
 _COMMENT = re.compile(r"/\*|\*/")
 _RESTRICT = re.compile(r"\\(?:un)?restrict [A-Za-z0-9]+")
 _COPY = re.compile(r"COPY \S.* FROM stdin;")
 _DROPPED = re.compile(r"(?:ALTER [A-Z ]+ .* OWNER TO |GRANT |REVOKE |ALTER DEFAULT PRIVILEGES ).*;")
-_COPY_ESCAPES = re.compile(r"\\[\\bfnrtvN]")
+_COPY_ESCAPES = re.compile(rb"\\[\\bfnrtvN]")
 _ENCODING = re.compile(r"client_encoding", re.IGNORECASE)
 _HEADER_ENCODING = "SET client_encoding = 'UTF8';"
 
@@ -95,6 +99,11 @@ class _Lexer:
         return ended
 
     def _top(self, line: str, pos: int) -> tuple[int, int]:
+        if not self.after and not self._routine_possible():
+            end = self._plain_run(line, pos)
+            if end > pos:
+                self.pending = self.pending or bool(line[pos:end].strip())
+                return end, 0
         match = _TOP.match(line, pos)
         assert match is not None and match.lastgroup is not None
         kind, text = match.lastgroup, match.group()
@@ -125,6 +134,35 @@ class _Lexer:
             self.state = {"quote": self.plain_quote, "estr": "eq", "uident": "dq"}.get(kind, "sq")
             self.state = "dq" if kind == "dquote" else self.state
         return match.end(), 0
+
+    @staticmethod
+    def _plain_run(line: str, pos: int) -> int:
+        """Where a run of uneventful text ends (the fast path).
+
+        A word right before a quote, ``$`` or ``&`` is left to the token rules: it may be
+        a prefix (``E'``, ``U&'``), or a ``$`` may continue it (``a$b$``).
+        """
+        match = _PLAIN.match(line, pos)
+        if match is None:
+            return pos
+        end = match.end()
+        if end < len(line) and line[end] in "'\"$&":
+            while end > pos and _WORD_CHARS.match(line[end - 1]):
+                end -= 1
+        return end
+
+    def _routine_possible(self) -> bool:
+        """Could this statement still be CREATE [OR REPLACE] FUNCTION/PROCEDURE?"""
+        words = self.words
+        pattern = ("c", "o", "r")
+        for i, letter in enumerate(pattern):
+            if len(words) <= i:
+                return True
+            if i == 1 and words[1] in ("f", "p"):
+                return True
+            if words[i] != letter:
+                return False
+        return len(words) <= 3 or words[3] in ("f", "p")
 
     def _continues(self, kind: str, text: str) -> bool:
         """After a string: ``'a'<newline>'b'`` is one string (psql's xqs state)."""
@@ -194,38 +232,47 @@ class Vetted:
 def vet(source: Path, target: BinaryIO) -> Vetted:
     """Copy ``source`` to ``target`` as psql may run it, or raise RestoregateError (exit 3)."""
     lexers = [_Lexer("sq"), _Lexer("eq")]
-    number, in_copy = 0, False
+    number = 0
     with source.open("rb") as stream:
-        for number, line in _lines(source, stream):
-            keep, in_copy = _vet_line(line, lexers, in_copy, source, number)
-            target.write((line if keep else "\n").encode("utf-8"))
-    if in_copy:
-        return Vetted(number, "the script ends inside COPY data: the dump is truncated")
+        lines = enumerate(stream, 1)
+        for number, raw in lines:
+            line = _decoded(raw, source, number)
+            keep, copy = _vet_line(line, lexers, source, number)
+            target.write(raw if keep else b"\n")
+            if copy:
+                number, ended = _copy_data(lines, target, source, number)
+                if not ended:
+                    return Vetted(number, "the script ends inside COPY data: the dump is truncated")
     if not all(lexer.at_start() for lexer in lexers):
         return Vetted(number, "the script ends inside a statement: the dump is truncated")
     return Vetted(number, None)
 
 
-def _vet_line(
-    line: str, lexers: list[_Lexer], in_copy: bool, source: Path, number: int
-) -> tuple[bool, bool]:
-    """(keep the line, inside COPY data afterwards)."""
-    body = line.rstrip("\r\n")
-    if in_copy:
-        if body == "\\.":
-            return True, False
-        if "\\" in _COPY_ESCAPES.sub("", body):
+def _copy_data(
+    lines: Iterator[tuple[int, bytes]], target: BinaryIO, source: Path, number: int
+) -> tuple[int, bool]:
+    """COPY data up to ``\\.``, raw (psql does not lex it); (last line, ``\\.`` seen)."""
+    for number, raw in lines:
+        target.write(raw)
+        if b"\\" not in raw:
+            continue
+        if raw.rstrip(b"\r\n") == b"\\.":
+            return number, True
+        if b"\\" in _COPY_ESCAPES.sub(b"", raw):
             raise RestoregateError(
                 f"{source}:{number}: COPY data with a backslash that is no COPY escape"
             )
-        return True, True
+    return number, False
+
+
+def _vet_line(line: str, lexers: list[_Lexer], source: Path, number: int) -> tuple[bool, bool]:
+    """(keep the line, COPY data follows)."""
+    body = line.rstrip("\r\n")
     starts = all(lexer.at_start() for lexer in lexers)
     if starts and _RESTRICT.fullmatch(body):
         return False, False
     if _ENCODING.search(body) and not (starts and body == _HEADER_ENCODING):
-        raise RestoregateError(
-            f"{source}:{number}: refusing to restore: it changes client_encoding"
-        )
+        raise RestoregateError(f"{source}:{number}: refusing to restore: a client_encoding change")
     try:
         ended = [lexer.scan(line) for lexer in lexers]
     except _Refused as refused:
@@ -236,9 +283,8 @@ def _vet_line(
     return True, whole and bool(_COPY.fullmatch(body))
 
 
-def _lines(source: Path, stream: BinaryIO) -> Iterator[tuple[int, str]]:
-    for number, raw in enumerate(stream, 1):
-        try:
-            yield number, raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise RestoregateError(f"{source}:{number}: not UTF-8 text") from None
+def _decoded(raw: bytes, source: Path, number: int) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RestoregateError(f"{source}:{number}: not UTF-8 text") from None
