@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from pathlib import Path
 
 import pytest
@@ -79,7 +80,7 @@ def test_an_archive_from_an_older_server(tmp_path):
         psycopg.connect(admin, connect_timeout=2).close()
     except psycopg.Error:
         pytest.skip("no PostgreSQL 15 server on this machine")
-    name = "rg_old_" + tmp_path.name[-8:].lower().replace("-", "_")
+    name = f"rg_old_{uuid.uuid4().hex[:10]}"  # other runs use this server at the same time
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
     try:

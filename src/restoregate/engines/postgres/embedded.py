@@ -95,6 +95,8 @@ class EphemeralServer:
         bindir = embedded_bindir()
         account = postmaster.server_account()
         self._root = root = _make_root(self._base_dir)
+        if not self.keep:
+            _track(self)  # from here on SIGTERM/SIGHUP unwind, and the except below cleans up
         try:
             socket = postmaster.socket_dir_for(root)
             if socket is None:
@@ -116,8 +118,6 @@ class EphemeralServer:
         _KEPT[:] = [kept for kept in _KEPT if kept.poll() is None]  # reap the exited ones
         if self.keep:
             _KEPT.append(self._process)  # a Popen dropped while running warns, is never reaped
-        else:
-            _track(self)
         return self
 
     def stop(self) -> None:
@@ -205,6 +205,7 @@ class EphemeralServer:
 
     def _discard_failed_start(self) -> None:
         """After a failed start: no half-started postmaster, no directory."""
+        _untrack(self)
         process, self._process = self._process, None
         postmaster.stop(process)
         for directory in (self._root, self._socket_dir):

@@ -174,14 +174,22 @@ def start(bindir: Path, data: Path, account: Account | None) -> subprocess.Popen
             group=account.gid if account else None,
             extra_groups=account.groups if account else None,
         )
+    try:
+        _wait_ready(process, data)
+    except BaseException:  # a timeout, or SIGTERM/^C while it starts: never leave it running
+        stop(process)
+        raise
+    return process
+
+
+def _wait_ready(process: subprocess.Popen[bytes], data: Path) -> None:
     deadline = time.monotonic() + _START_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise StartFailed(f"postgres exited at start-up (exit {process.returncode})", "")
         if _ready(data):
-            return process
+            return
         time.sleep(0.02)
-    stop(process)
     raise StartFailed(f"it did not start within {_START_TIMEOUT:g} s", "")
 
 
