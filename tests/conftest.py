@@ -14,6 +14,8 @@ PostgreSQL 18 (details in ``tests/pgtest.py``). What the tests get:
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -109,3 +111,16 @@ def make_role(pg_server: PgServer, new_db: object) -> Iterator[Callable[..., str
     yield make
     for database, role in reversed(made):
         pg_server.drop_role(database, role)
+
+
+@pytest.fixture
+def open_tmp() -> Iterator[Path]:
+    """A test directory every account may enter (pytest's own is 0700 under root).
+
+    Run as root, the embedded server runs as another account, and restoregate changes
+    no mode outside its own directory, so a ``base_dir``/``TMPDIR`` must be reachable.
+    """
+    path = Path(tempfile.mkdtemp(prefix="rg-test-", dir="/tmp"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)

@@ -90,18 +90,18 @@ def test_stop_leaves_no_process_and_no_directory():
 
 
 @pytest.mark.slow
-def test_an_exception_in_the_block_still_stops_the_server(tmp_path):
-    with pytest.raises(ZeroDivisionError), EphemeralServer(base_dir=tmp_path) as server:
+def test_an_exception_in_the_block_still_stops_the_server(open_tmp):
+    with pytest.raises(ZeroDivisionError), EphemeralServer(base_dir=open_tmp) as server:
         pid = postmaster_pid(server)
-        assert server.data_dir.is_relative_to(tmp_path)
+        assert server.data_dir.is_relative_to(open_tmp)
         1 / 0  # noqa: B018
     assert gone(pid, within=0)
-    assert list(tmp_path.iterdir()) == []
+    assert list(open_tmp.iterdir()) == []
 
 
 @pytest.mark.slow
-def test_a_path_too_long_for_a_socket_still_leaves_nothing_behind(tmp_path):
-    base = tmp_path / ("long" * 25)  # a unix socket path must fit in about 100 bytes
+def test_a_path_too_long_for_a_socket_still_leaves_nothing_behind(open_tmp):
+    base = open_tmp / ("long" * 25)  # a unix socket path must fit in about 100 bytes
     base.mkdir()
     with EphemeralServer(base_dir=base) as server:
         socket_dir = Path(psycopg.conninfo.conninfo_to_dict(server.dsn())["host"])
@@ -112,14 +112,14 @@ def test_a_path_too_long_for_a_socket_still_leaves_nothing_behind(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_server_that_cannot_start_is_one_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setenv("PGPORT", "99999")  # the server refuses it, as it would a full disk
+def test_a_server_that_cannot_start_is_one_clear_error(open_tmp):
+    refused = {"port": "99999"}  # the server refuses it, as it would a full disk
     with pytest.raises(ConnectionProblem) as caught:
-        EphemeralServer(base_dir=tmp_path).start()
+        EphemeralServer(base_dir=open_tmp, settings=refused).start()
     assert caught.value.message.startswith("could not start the embedded PostgreSQL server")
     assert "\n" not in caught.value.message
     assert "99999 is outside the valid range" in (caught.value.hint or "")
-    assert list(tmp_path.iterdir()) == [], "nothing left behind"
+    assert list(open_tmp.iterdir()) == [], "nothing left behind"
 
 
 def test_a_missing_base_dir_is_one_clear_error(tmp_path):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-import shutil
+import os
+import uuid
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -61,8 +63,9 @@ def test_plain_sql_with_errors(tmp_path):
     )
     result = verify(str(script), "--format", "json")
     assert result.exit_code == 1
-    [error] = json.loads(result.stdout)["rules"][0]["violations"]
+    error, stopped = json.loads(result.stdout)["rules"][0]["violations"]
     assert 'relation "missing_table" does not exist' in error["message"]
+    assert stopped["message"].startswith("psql stops at the first error of a plain dump")
 
 
 def test_an_archive_from_an_older_server(tmp_path):
@@ -77,7 +80,7 @@ def test_an_archive_from_an_older_server(tmp_path):
         psycopg.connect(admin, connect_timeout=2).close()
     except psycopg.Error:
         pytest.skip("no PostgreSQL 15 server on this machine")
-    name = "rg_old_" + tmp_path.name[-8:].lower().replace("-", "_")
+    name = f"rg_old_{uuid.uuid4().hex[:10]}"  # other runs use this server at the same time
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
     try:
@@ -133,24 +136,25 @@ def test_keep_leaves_the_server_running(db, dump, tmp_path):
     try:
         with psycopg.connect(dsn) as conn:
             assert conn.execute("SELECT count(*) FROM orders").fetchone() == (90,)
+            owner = "SELECT rolsuper, current_user FROM pg_roles WHERE rolname = current_user"
+            assert conn.execute(owner).fetchone() == (False, "restoregate_restore")
     finally:
-        stop_kept(dsn)
+        stop_kept(kept)
 
 
-def stop_kept(dsn: str) -> None:
+def stop_kept(kept: str) -> None:
     """What the --keep message tells a user to do: signal the postmaster, remove the files."""
-    import os
-    import signal
+    import subprocess
     import time
-    from pathlib import Path
 
-    import psycopg
-
-    data = Path(str(psycopg.conninfo.conninfo_to_dict(dsn)["host"]))
-    pid = int((data / "postmaster.pid").read_text().split()[0])
-    os.kill(pid, signal.SIGINT)  # fast shutdown
+    command = kept.splitlines()[1].removeprefix("stop it with: ")
+    pid_file = Path(command.split("$(head -1 ")[1].split(")")[0])
+    pid = int(pid_file.read_text().split()[0])
+    subprocess.run(command, shell=True, check=True, timeout=60)
     for _ in range(100):
-        if not (data / "postmaster.pid").exists():
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
             break
         time.sleep(0.1)
-    shutil.rmtree(data.parent, ignore_errors=True)
+    assert not pid_file.parent.parent.exists()

@@ -166,10 +166,12 @@ def verify_dump(
     settings: SessionSettings | None = None,
     baseline: Path | None = None,
     scratch_dsn: str | None = None,
+    trust_dump: bool = False,
 ) -> tuple[Report, str | None]:
     """Restore a dump into a throwaway server and judge it; the DSN too when ``keep``.
 
     SQLite files and ``.dump`` scripts need no server; a MySQL dump needs ``scratch_dsn``.
+    PostgreSQL dumps are restored as an unprivileged owner; ``trust_dump``: as superuser.
     """
     ruleset = rules if rules is not None else load_rules(rules_paths)
     select_rules(ruleset, only, skip)
@@ -189,7 +191,9 @@ def verify_dump(
         )
     if scratch_dsn is not None:
         raise UsageError("--scratch-dsn is for MySQL/MariaDB dumps; this is not one")
-    return verify.verify_dump(Path(dump), judge, jobs=jobs, keep=keep, phase=phase)
+    return verify.verify_dump(
+        Path(dump), judge, jobs=jobs, keep=keep, trust_dump=trust_dump, phase=phase
+    )
 
 
 def init_rules(

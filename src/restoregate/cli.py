@@ -352,6 +352,11 @@ def init(
     metavar="DSN",
     help="For a MySQL/MariaDB dump: an empty database to replay it into (no embedded MySQL).",
 )
+@click.option(
+    "--trust-dump",
+    is_flag=True,
+    help="Restore as the superuser, not as an unprivileged owner: only for dumps you trust.",
+)
 @click.pass_context
 def verify_dump(
     ctx: click.Context,
@@ -365,6 +370,7 @@ def verify_dump(
     baseline: Path | None,
     keep: bool,
     scratch_dsn: str | None,
+    trust_dump: bool,
 ) -> None:
     """Restore a pg_dump archive into a throwaway PostgreSQL and run the gate on it.
 
@@ -374,6 +380,10 @@ def verify_dump(
     An SQLite file is judged as it is, an SQLite .dump script is loaded into a
     temporary file, and a mysqldump/mariadb-dump file is replayed into the empty
     database --scratch-dsn names (which keeps it).
+
+    The dump is treated as hostile: it is restored as a role without privileges, a
+    plain script never runs psql meta-commands, and the tools see none of your PG*
+    settings or password files. --trust-dump restores as superuser (dumps you trust).
 
     \b
     Examples:
@@ -397,6 +407,7 @@ def verify_dump(
             baseline=baseline,
             rules_paths=rules_paths,
             scratch_dsn=scratch_dsn,
+            trust_dump=trust_dump,
             phase=shown.update if shown is not None else lambda _: None,
         )
     if kept:

