@@ -11,6 +11,7 @@ from restoregate.context import CheckContext, Outcome
 from restoregate.engines.base import DuplicateKeys, Request
 from restoregate.names import QualifiedName
 from restoregate.report import Violation
+from restoregate.report.literals import sql_tuple
 from restoregate.rules.ruleset import RuleSet
 from restoregate.sqlcheck import Call, check_expression
 
@@ -35,7 +36,7 @@ class Duplicates(Violation):
 
 
 def _key(key: list[Any]) -> str:
-    return repr(key[0]) if len(key) == 1 else "(" + ", ".join(map(repr, key)) + ")"
+    return sql_tuple(key)
 
 
 class Unique:
