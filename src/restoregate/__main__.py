@@ -1,3 +1,3 @@
-from restoregate.cli import main
+from restoregate.entry import main
 
 main()

@@ -38,9 +38,11 @@ __all__ = [
     "Progress",
     "Report",
     "SessionSettings",
+    "describe_dsn",
     "init_rules",
     "lint",
     "load_rules",
+    "manifest_text",
     "run_check",
     "snapshot",
     "verify_dump",
@@ -139,7 +141,9 @@ def verify_dump(
             dsn, rules=ruleset, only=only, skip=skip, settings=settings, baseline=baseline
         )
 
-    return verify.verify_dump(Path(dump), judge, jobs=jobs, keep=keep, phase=phase)
+    report, kept = verify.verify_dump(Path(dump), judge, jobs=jobs, keep=keep, phase=phase)
+    report.subject = f"verify-dump {Path(dump).name}"  # stable: never the temporary server
+    return report, kept
 
 
 def init_rules(
@@ -201,6 +205,11 @@ def snapshot(
 
 def write_manifest(manifest: dict[str, Any], path: Path) -> None:
     manifests.write(manifest, path)
+
+
+def manifest_text(manifest: dict[str, Any]) -> str:
+    """The manifest as ``snapshot -o`` writes it."""
+    return manifests.text(manifest)
 
 
 def validate_rules(ruleset: RuleSet, catalog: Catalog) -> None:

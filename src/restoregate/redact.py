@@ -23,7 +23,8 @@ _QUERY_SECRET = re.compile(r"[?&](?:ssl)?password=([^&#]*)")
 _KEYWORD_SECRET = re.compile(
     r"\b(?:ssl)?password\s*=\s*('(?:[^'\\]|\\.)*(?:'|$)|.*?(?=\s+\w+\s*=|\s*$))", re.DOTALL
 )
-_QUOTED = re.compile(r'"([^"]*)"')
+_QUOTED = re.compile(r""""([^"]*)"|'([^']*)'""")
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 # In free text (any line we print): URIs with a password, and password= values.
 _TEXT_URI = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)([^\s@]*:)(\S*)@")
 _TEXT_KEYWORD = re.compile(r"(\b(?:ssl)?password\s*=\s*)('(?:[^'\\]|\\.)*'?|\S+)")
@@ -35,13 +36,45 @@ def secret_spans(dsn: str) -> list[tuple[int, int]]:
     if not match:
         return [m.span(1) for m in _KEYWORD_SECRET.finditer(dsn) if m.group(1)]
     spans = []
-    start = match.end()
-    at = dsn.rfind("@", start)
-    colon = dsn.find(":", start, at) if at >= 0 else -1
+    start, at = _userinfo(dsn, match.end())
+    colon = dsn.find(":", start, at)
     if colon >= 0:
         spans.append((colon + 1, at))
-    spans += [m.span(1) for m in _QUERY_SECRET.finditer(dsn, max(at, start)) if m.group(1)]
+    spans += [m.span(1) for m in _QUERY_SECRET.finditer(dsn, at) if m.group(1)]
     return spans
+
+
+def _userinfo(dsn: str, start: int) -> tuple[int, int]:
+    """The user-and-password part of a URI: ``://`` to the last ``@`` (empty if none).
+
+    ``@`` inside the query (``?sslcert=/home/a@b/…``, after a ``key=``) ends no
+    userinfo; a ``?`` with no ``=`` before the last ``@`` is part of a password.
+    """
+    at = dsn.rfind("@", start)
+    query = dsn.find("?", start)
+    if 0 <= query < at and "=" in dsn[query:at]:
+        at = dsn.rfind("@", start, query)
+    return (start, at) if at >= 0 else (start, start)
+
+
+def uri_problem(dsn: str | None) -> str | None:
+    """Why a URI's user and password would not parse as written, or None.
+
+    An unencoded ``@``, ``/``, ``?`` or ``#`` there moves the host part (the password's
+    tail would become the host, and the rest of the password would be sent to it); a
+    ``%`` must start an escape. Such a DSN is refused before any connection is tried.
+    """
+    match = _SCHEME.match(dsn or "")
+    if not match:
+        return None
+    start, at = _userinfo(dsn or "", match.end())
+    userinfo = (dsn or "")[start:at]
+    for char in "@/?#":
+        if char in userinfo:
+            return f"the user or password holds an unencoded {char!r}"
+    if _BAD_PERCENT.search(userinfo):
+        return "the user or password holds a '%' that starts no %XX escape"
+    return None
 
 
 def secrets(dsn: str | None) -> list[str]:
@@ -68,9 +101,10 @@ def redact(message: str, dsn: str | None) -> str:
     if hidden:
 
         def quoted(match: re.Match[str]) -> str:
-            text = match.group(1)
-            if text and any(text in s or s in text for s in hidden):
-                return f'"{mask_dsn(text) if text == dsn else MASK}"'
+            text = match.group(1) if match.group(1) is not None else match.group(2)
+            quote = match.group(0)[0]
+            if text and (any(text in s or s in text for s in hidden) or _overlaps(text, dsn)):
+                return f"{quote}{mask_dsn(text) if text == dsn else MASK}{quote}"
             return match.group(0)
 
         message = _QUOTED.sub(quoted, message)
@@ -78,6 +112,18 @@ def redact(message: str, dsn: str | None) -> str:
             if len(secret) >= 4 or secret == dsn:
                 message = message.replace(secret, MASK)
     return scrub(message)
+
+
+def _overlaps(fragment: str, dsn: str | None) -> bool:
+    """Whether ``fragment`` is a piece of ``dsn`` that covers part of a secret."""
+    spans = secret_spans(dsn or "")
+    start = (dsn or "").find(fragment)
+    while start >= 0:
+        end = start + len(fragment)
+        if any(start < s_end and s_start < end for s_start, s_end in spans):
+            return True
+        start = (dsn or "").find(fragment, start + 1)
+    return False
 
 
 def scrub(text: str) -> str:

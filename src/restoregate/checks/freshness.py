@@ -38,8 +38,8 @@ class Stale(Violation):
             return f"{self.table} is empty: there is no {self.column} to be recent"
         return (
             f"the newest {self.column} is {_literal(self.newest)}, {_human(self.age_s or 0)} "
-            f"before the {self.reference_kind} ({_literal(self.reference)}); at most {_human(self.max_age_s)} was "
-            "expected: is this the backup you meant to restore?"
+            f"before the {self.reference_kind} ({_literal(self.reference)}); at most "
+            f"{_human(self.max_age_s)} was expected: is this the backup you meant to restore?"
         )
 
 

@@ -96,11 +96,13 @@ class Report:
     failure: RunFailure | None = None  # set when nothing (or not everything) was judged
 
     @classmethod
-    def failed(cls, tool_version: str, subject: str, exit_code: int, message: str) -> Report:
+    def failed(
+        cls, tool_version: str, exit_code: int, message: str, *, dsn: str = "", subject: str = ""
+    ) -> Report:
         """The report a run leaves behind when it ends in exit 2 or 3: never a pass."""
         now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         failure = RunFailure(exit_code or EXIT_INCOMPLETE, message)  # never 0
-        return cls(tool_version, "", None, now, 0.0, [], subject=subject, failure=failure)
+        return cls(tool_version, dsn, None, now, 0.0, [], subject=subject, failure=failure)
 
     @property
     def title(self) -> str:
@@ -108,7 +110,8 @@ class Report:
 
     @property
     def passed(self) -> bool:
-        return self.failure is None and all(r.status in ("pass", "warn", "skip") for r in self.rules)
+        judged = all(r.status in ("pass", "warn", "skip") for r in self.rules)
+        return self.failure is None and judged
 
     def count(self, status: Status) -> int:
         return sum(1 for r in self.rules if r.status == status)

@@ -17,7 +17,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from restoregate.errors import CheckFailedToRun, ConnectionProblem, UsageError
-from restoregate.redact import mask_dsn, redact, secrets
+from restoregate.redact import mask_dsn, redact, secrets, uri_problem
 from restoregate.settings import SessionSettings
 
 __all__ = ["SessionSettings", "connect", "connected_dsn", "describe_dsn", "server_settings"]
@@ -32,6 +32,7 @@ PARSING = {
     "transform_null_equals": "off",
     "client_encoding": "UTF8",
 }
+_ENCODE_HINT = "percent-encode a URI's user and password: / as %2F, @ as %40, % as %25"
 
 
 def server_settings(settings: SessionSettings) -> dict[str, str]:
@@ -85,14 +86,16 @@ def _uri(*, user: str, host: str, port: str, dbname: str) -> str:
 
 def connect(dsn: str | None, settings: SessionSettings) -> psycopg.Connection[object]:
     """Connect, apply the session settings, and leave the connection ready for a snapshot."""
+    problem = uri_problem(dsn)
+    if problem:  # libpq would read another host out of it and send it the password
+        raise UsageError(f"--dsn {mask_dsn(dsn or '')}: {problem}", _ENCODE_HINT)
     try:
         params = conninfo_to_dict(dsn or "")
     except psycopg.ProgrammingError as exc:
         raise UsageError(
             f"--dsn {mask_dsn(dsn or '')} is not a valid connection string: "
             f"{redact(_first_line(exc), dsn)}",
-            "percent-encode special characters in a URI's user and password "
-            "(/ as %2F, @ as %40, % as %25)",
+            _ENCODE_HINT,
         ) from None
     extra: dict[str, str | int] = {"application_name": APPLICATION_NAME}
     if "connect_timeout" not in params and "PGCONNECT_TIMEOUT" not in os.environ:
