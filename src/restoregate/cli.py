@@ -21,7 +21,7 @@ from rich.console import Console
 
 from restoregate import __version__, api
 from restoregate import output as output_file
-from restoregate.entry import INTERRUPTED, interrupted
+from restoregate.entry import EXIT_INTERRUPTED, INTERRUPTED, note_interrupt, say_interrupted
 from restoregate.errors import EXIT_INCOMPLETE, EXIT_USAGE, RestoregateError
 from restoregate.redact import scrub
 from restoregate.report.escape import printable
@@ -45,7 +45,8 @@ class _Group(click.Group):
         try:
             code = super().main(*args, **kwargs)
         except click.exceptions.Abort:  # Ctrl-C while click parsed the command line
-            interrupted()
+            say_interrupted()
+            code = EXIT_INTERRUPTED
         except click.ClickException as exc:
             exc.show()
             code = exc.exit_code
@@ -59,7 +60,8 @@ class _Group(click.Group):
         except RestoregateError as exc:
             _fail(ctx, exc.exit_code, exc.message, exc.hint)
         except KeyboardInterrupt:
-            _fail(ctx, EXIT_INCOMPLETE, INTERRUPTED)
+            note_interrupt()
+            _fail(ctx, EXIT_INTERRUPTED, INTERRUPTED)
         except BrokenPipeError:
             _quiet_stdout()
             ctx.exit(EXIT_INCOMPLETE)

@@ -9,32 +9,61 @@ nothing was proven safe (the contract's code for an incomplete run, whenever it 
 
 from __future__ import annotations
 
-import signal
 import sys
-from typing import NoReturn
 
 EXIT_INTERRUPTED = 3  # errors.EXIT_INCOMPLETE, without importing anything else
 INTERRUPTED = "interrupted: nothing was proven safe"
+_seen = {"interrupt": False}
 
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def interrupted() -> NoReturn:
+def note_interrupt() -> None:
+    """An interrupt was handled somewhere: exit with our code, not by the signal."""
+    _seen["interrupt"] = True
+
+
+def say_interrupted() -> None:
+    note_interrupt()
     try:
         sys.stderr.write(f"restoregate: {INTERRUPTED}\n")
         sys.stderr.flush()
     except (OSError, ValueError, AttributeError):
         pass
-    sys.exit(EXIT_INTERRUPTED)
 
 
-def main() -> None:
+def _run() -> object:
     try:
+        import signal
+
         signal.signal(signal.SIGTERM, _interrupt)
         from restoregate.cli import run
 
         run()
     except KeyboardInterrupt:
-        interrupted()
+        say_interrupted()
+        return EXIT_INTERRUPTED
+    except SystemExit as exc:
+        return exc.code
+    return 0
+
+
+def main() -> None:
+    code = _run()
+    if _seen["interrupt"]:
+        # CPython may still re-raise SIGINT at exit once an interrupt crossed C code
+        # (the process would die by the signal, exit -2); finish the normal way by hand.
+        import atexit
+        import os
+
+        atexit._run_exitfuncs()
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                if stream is not None:
+                    stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(code if isinstance(code, int) else EXIT_INTERRUPTED)
+    sys.exit(code)  # type: ignore[arg-type]
