@@ -28,6 +28,7 @@ from restoregate.errors import CheckFailedToRun, RefusedSql, RulesError, UsageEr
 from restoregate.inference import infer
 from restoregate.init import render_rules
 from restoregate.probes import Probes
+from restoregate.redact import mask_dsn
 from restoregate.report import Report, RuleResult, Status
 from restoregate.rules.loader import default_rules, lint, load_rules_files
 from restoregate.rules.ruleset import Position, Rule, RuleSet
@@ -50,6 +51,14 @@ __all__ = [
 ]
 
 EngineFactory = Callable[[str | None, SessionSettings], AbstractContextManager[Engine]]
+
+
+def describe_dsn(dsn: str | None) -> str:
+    """The DSN as reports show it, without its password, whatever the engine (or none)."""
+    try:
+        return engine_for(dsn).describe_dsn(dsn)
+    except UsageError:
+        return mask_dsn(dsn or "")
 
 
 def open_engine(dsn: str | None, settings: SessionSettings) -> AbstractContextManager[Engine]:
