@@ -296,3 +296,18 @@ def test_findings_show_sql_literals_never_python_reprs():
     for text in (rows.describe(), dupes.describe()):
         assert "Decimal(" not in text and "{'" not in text
     assert sql_row({"a b": None}) == '"a b" = NULL'
+
+
+def test_a_rule_id_with_markup_does_not_break_the_progress_line():
+    from rich.console import Console
+
+    from restoregate.report.progress import TerminalProgress
+    from restoregate.rules.loader import load_rules_text
+
+    [rule] = load_rules_text(
+        'version: 1\nrules:\n  - {id: "[/]\\e[31m[bold]", check: sequences}\n', "r.yaml"
+    ).rules
+    out = io.StringIO()
+    with TerminalProgress(Console(file=out, force_terminal=True)) as progress:
+        progress.rule_started(rule)
+    assert "\x1b[31m" not in out.getvalue()

@@ -28,7 +28,7 @@ from restoregate.errors import CheckFailedToRun, RefusedSql, RulesError, UsageEr
 from restoregate.inference import infer
 from restoregate.init import render_rules
 from restoregate.probes import Probes
-from restoregate.redact import mask_dsn
+from restoregate.redact import mask_dsn, scrub
 from restoregate.report import Report, RuleResult, Status
 from restoregate.rules.loader import default_rules, lint, load_rules_files
 from restoregate.rules.ruleset import Position, Rule, RuleSet
@@ -313,7 +313,8 @@ def _result(rule: Rule, outcome: Outcome, duration: float, *, skipped: bool = Fa
         status = "skip"
     elif outcome.errors:
         first, more = outcome.errors[0], len(outcome.errors) - 1
-        status, message, hint = "error", first.message, first.hint
+        status, message = "error", scrub(first.message)  # a server's text may quote a DSN
+        hint = scrub(first.hint) if first.hint else None
         if more:
             message += f" (and {more} more that could not run)"
     elif outcome.violations or (outcome.unchecked and outcome.unchecked_fails):

@@ -107,12 +107,10 @@ def _rendered(report: api.Report, fmt: str) -> str:
 
 def _quiet_stdout() -> None:
     """The reader went away: send what is left (and the exit-time flush) nowhere."""
-    try:
-        devnull = open(os.devnull, "w")  # noqa: SIM115 - lives until exit
+    devnull = open(os.devnull, "w")  # noqa: SIM115 - stays open until the process exits
+    with contextlib.suppress(OSError, ValueError, AttributeError):
         os.dup2(devnull.fileno(), sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):
-        pass
-    sys.stdout = devnull if "devnull" in locals() else io.StringIO()
+    sys.stdout = devnull
 
 
 def _to_stdout(text: str) -> bool:

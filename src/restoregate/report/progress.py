@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from restoregate.report import RuleResult
+from restoregate.report.escape import printable
 from restoregate.rules.ruleset import Rule
 
 
@@ -33,7 +35,8 @@ class TerminalProgress:
         self._progress.update(self._task, total=len(rules), description="checking")
 
     def rule_started(self, rule: Rule) -> None:
-        self._progress.update(self._task, description=f"rule {rule.id} ({rule.check})")
+        shown = escape(printable(rule.id))  # a rule id is data: no markup, no escapes
+        self._progress.update(self._task, description=f"rule {shown} ({rule.check})")
 
     def rule_finished(self, result: RuleResult) -> None:
         self._progress.advance(self._task)
