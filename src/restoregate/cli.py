@@ -6,11 +6,9 @@ Exit codes: 0 gate open, 1 a rule failed, 2 usage or rules error, 3 could not ch
 from __future__ import annotations
 
 import contextlib
-import errno
 import io
-import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,9 +16,11 @@ from typing import Any, NoReturn
 
 import click
 from rich.console import Console
+from rich.text import Text
 
 from restoregate import __version__, api
 from restoregate import output as output_file
+from restoregate.delivery import quiet_stdout, rendered, to_stdout
 from restoregate.entry import EXIT_INTERRUPTED, INTERRUPTED, note_interrupt, say_interrupted
 from restoregate.errors import EXIT_INCOMPLETE, EXIT_USAGE, RestoregateError
 from restoregate.redact import scrub
@@ -63,7 +63,7 @@ class _Group(click.Group):
             note_interrupt()
             _fail(ctx, EXIT_INTERRUPTED, INTERRUPTED)
         except BrokenPipeError:
-            _quiet_stdout()
+            quiet_stdout()
             ctx.exit(EXIT_INCOMPLETE)
         except Exception as exc:
             if ctx.obj and ctx.obj.get("debug"):
@@ -84,7 +84,7 @@ def _fail(ctx: click.Context, code: int, message: str, hint: str | None = None) 
         target, fmt, dsn, subject = pending
         report = api.Report.failed(__version__, code, line, dsn=dsn, subject=subject)
         with contextlib.suppress(RestoregateError):  # the line above already says why
-            output_file.write(target, _rendered(report, fmt))
+            output_file.write(target, rendered(report, fmt))
     ctx.exit(code)
 
 
@@ -99,36 +99,11 @@ def _report_file(
     return target
 
 
-def _rendered(report: api.Report, fmt: str) -> str:
-    buffer = io.StringIO()
-    render(report, fmt, buffer)
-    return buffer.getvalue()
-
-
-def _quiet_stdout() -> None:
-    """The reader went away: send what is left (and the exit-time flush) nowhere."""
-    devnull = open(os.devnull, "w")  # noqa: SIM115 - stays open until the process exits
-    with contextlib.suppress(OSError, ValueError, AttributeError):
-        os.dup2(devnull.fileno(), sys.stdout.fileno())
-    sys.stdout = devnull
-
-
-def _to_stdout(text: str) -> bool:
-    """Write to stdout; False (and quiet from now on) when it is closed or its reader left."""
-    if sys.stdout is None:
-        return False
-    try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except (BrokenPipeError, ValueError):
-        _quiet_stdout()
-        return False
-    except OSError as exc:
-        if exc.errno not in (errno.EPIPE, errno.EBADF):
-            raise
-        _quiet_stdout()
-        return False
-    return True
+def _phase(shown: Any) -> Callable[[str], None]:
+    """Status text on a terminal; it names the dump file, so it is text, never markup."""
+    if shown is None:
+        return lambda _: None
+    return lambda text: shown.update(Text(printable(text)))
 
 
 _ROLE_HELP = (
@@ -276,14 +251,14 @@ def _emit(
 ) -> int:
     """Write the report where it was asked for; annotate in GitHub Actions; the exit code."""
     if target:
-        output_file.write(target, _rendered(report, fmt))
+        output_file.write(target, rendered(report, fmt))
         ctx.ensure_object(dict).pop("report", None)
         click.echo(f"{verdict(report)} Report: {printable(target.given)}", err=True)
     elif sys.stdout is not None:
         color = not sys.stdout.closed and sys.stdout.isatty()
         buffer = io.StringIO()
         render(report, fmt, buffer, color=color)
-        _to_stdout(buffer.getvalue())
+        to_stdout(buffer.getvalue())
     if in_github_actions():
         annotate(report, sys.stderr)
         summarize(report)
@@ -340,18 +315,13 @@ def init(
       restoregate init --dsn postgresql://checker@db/prod -o rules/prod.yaml
       restoregate check --dsn postgresql://checker@db/prod --rules rules/prod.yaml
     """
-    target = _report_file(ctx, output, force, fmt, api.describe_dsn(dsn))
-    if output and not force and Path(output).exists():
-        raise UsageError(f"{output} exists; pass --force to overwrite it")
+    target = output_file.prepare(output, force=force, option="-o") if output else None
     text = api.init_rules(dsn, min_match=min_match, settings=api.SessionSettings(role=role))
-    if output:
-        try:
-            Path(output).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"cannot write {output}: {exc.strerror}") from None
-        click.echo(f"wrote {output}", err=True)
-    else:
-        click.echo(text, nl=False)
+    if target:
+        output_file.write(target, text)
+        click.echo(f"wrote {printable(target.given)}", err=True)
+    elif not to_stdout(text):
+        ctx.exit(EXIT_INCOMPLETE)  # the rules file did not reach its reader
     ctx.exit(0)
 
 
@@ -437,7 +407,7 @@ def verify_dump(
             jobs=jobs,
             keep=keep,
             baseline=baseline,
-            phase=shown.update if shown is not None else lambda _: None,
+            phase=_phase(shown),
         )
     if kept:
         click.echo(kept, err=True)
@@ -526,7 +496,7 @@ def rules_lint(ctx: click.Context, files: Sequence[str]) -> None:
             hint = f" (hint: {printable(error.hint)})" if error.hint else ""
             click.echo(printable(error.message) + hint, err=True)
         else:
-            _to_stdout(f"{printable(path)}: ok\n")
+            to_stdout(f"{printable(path)}: ok\n")
     ctx.exit(EXIT_USAGE if problems else 0)
 
 
