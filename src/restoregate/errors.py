@@ -23,7 +23,7 @@ class RestoregateError(Exception):
         self.hint = hint
 
     def __str__(self) -> str:
-        return self.message if not self.hint else f"{self.message} (hint: {self.hint})"
+        return self.message if not self.hint else f"{self.message}\n  hint: {self.hint}"
 
 
 class UsageError(RestoregateError):
