@@ -21,7 +21,7 @@ from rich.text import Text
 from restoregate import __version__, api
 from restoregate import output as output_file
 from restoregate.delivery import quiet_stdout, rendered, to_stdout
-from restoregate.entry import EXIT_INTERRUPTED, INTERRUPTED, note_interrupt, say_interrupted
+from restoregate.entry import EXIT_INTERRUPTED, INTERRUPTED, say_interrupted
 from restoregate.errors import EXIT_INCOMPLETE, EXIT_USAGE, RestoregateError
 from restoregate.redact import scrub
 from restoregate.report.escape import printable
@@ -60,7 +60,6 @@ class _Group(click.Group):
         except RestoregateError as exc:
             _fail(ctx, exc.exit_code, exc.message, exc.hint)
         except KeyboardInterrupt:
-            note_interrupt()
             _fail(ctx, EXIT_INTERRUPTED, INTERRUPTED)
         except BrokenPipeError:
             quiet_stdout()

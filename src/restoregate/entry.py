@@ -13,20 +13,14 @@ import sys
 
 EXIT_INTERRUPTED = 3  # errors.EXIT_INCOMPLETE, without importing anything else
 INTERRUPTED = "interrupted: nothing was proven safe"
-_seen = {"interrupt": False}
+_seen = {"early": False}
 
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def note_interrupt() -> None:
-    """An interrupt was handled somewhere: exit with our code, not by the signal."""
-    _seen["interrupt"] = True
-
-
 def say_interrupted() -> None:
-    note_interrupt()
     try:
         sys.stderr.write(f"restoregate: {INTERRUPTED}\n")
         sys.stderr.flush()
@@ -42,8 +36,9 @@ def _run() -> object:
         from restoregate.cli import run
 
         run()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # before the CLI could handle it: while importing
         say_interrupted()
+        _seen["early"] = True
         return EXIT_INTERRUPTED
     except SystemExit as exc:
         return exc.code
@@ -52,9 +47,10 @@ def _run() -> object:
 
 def main() -> None:
     code = _run()
-    if _seen["interrupt"]:
-        # CPython may still re-raise SIGINT at exit once an interrupt crossed C code
-        # (the process would die by the signal, exit -2); finish the normal way by hand.
+    if _seen["early"]:
+        # An interrupt that cut an import short can leave CPython set to re-raise SIGINT
+        # at exit (the process would die by the signal); nothing is running yet, so end
+        # by hand. Later interrupts unwind normally: servers stop, threads are joined.
         import atexit
         import os
 
