@@ -129,6 +129,25 @@ SCENARIOS = {
         lambda t, d: ["snapshot", "--dsn", d, "--snapshot", "x'; --", "-o", str(t / "m.json")],
         TABLE,
     ),
+    "server-refuses-sql": Scenario(
+        "RefusedSql",
+        2,
+        "public.lower",
+        lambda t, d: [
+            "check",
+            "--dsn",
+            d,
+            "--rules",
+            _file(
+                t,
+                "r.yaml",
+                "version: 1\nrules:\n  - id: q\n    check: sql\n"
+                "    sql: SELECT id FROM u WHERE lower(name) = 'x'\n",
+            ),
+        ],
+        "CREATE TABLE u (id int PRIMARY KEY, name varchar);"
+        "CREATE FUNCTION public.lower(varchar) RETURNS text LANGUAGE sql AS 'SELECT $1';",
+    ),
     "empty-dump": Scenario(
         "RestoregateError",
         3,
