@@ -283,3 +283,15 @@ def test_masking_rules():
     assert scrub("Error('postgresql://a:b/c@d/e', password=zz)") == (
         "Error('postgresql://a:***@d/e', password=***"
     ), "a password= value runs to the next space"
+
+
+def test_a_gate_keeps_its_junit_suite_name_whether_it_passes_or_cannot_run(db, tmp_path):
+    db.execute(HEALTHY)
+    out = tmp_path / "gate.xml"
+    names = []
+    for extra in ([], ["--only", "nosuch"]):
+        run("check", "--dsn", db.dsn, "--format", "junit", "-o", str(out), "--force", *extra)
+        suite = ET.fromstring(out.read_text()).find("testsuite")
+        assert suite is not None
+        names.append(suite.attrib["name"])
+    assert names[0] == names[1], "CI systems follow a suite's history by its name"

@@ -225,7 +225,8 @@ def check(
       restoregate check --dsn postgresql://checker@db.internal/prod \\
           --rules rules/app.yaml --format json --output gate.json
     """
-    target = _report_file(ctx, output, force, fmt, api.describe_dsn(dsn))
+    described = api.describe_dsn(dsn)  # the name of this gate, pass or fail (JUnit suite)
+    target = _report_file(ctx, output, force, fmt, described)
     settings = api.SessionSettings(
         statement_timeout=statement_timeout, lock_timeout=lock_timeout, role=role
     )
@@ -242,6 +243,7 @@ def check(
             restore_point=_aware(restore_point),
             baseline=baseline,
         )
+    report.subject = described
     ctx.exit(_emit(ctx, report, fmt, target))
 
 
