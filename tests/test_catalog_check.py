@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import psycopg
 import pytest
 
@@ -49,7 +51,14 @@ def test_every_item_is_found(db):
     )
     with pytest.raises(psycopg.errors.UniqueViolation):
         db.execute("CREATE UNIQUE INDEX CONCURRENTLY accounts_email ON accounts (email)")
-    found = problems(gate(db.dsn, rules()))
+    report = gate(db.dsn, rules())
+    found, warned = problems(report), problems(report, "advisories")
+    assert {
+        ("public.orders constraint positive", "not validated: existing rows were never checked"),
+        ("public.scratch", "unlogged table: emptied after a crash, absent on standbys"),
+    } <= warned, "what a source may be like on purpose warns without a baseline"
+    assert any(o == "public.totals" for o, _ in warned)
+    found |= warned
     objects = {obj for obj, _ in found}
     [index] = [p for o, p in found if o == "public.accounts_email"]
     assert index.startswith("index is invalid")
@@ -115,14 +124,51 @@ def test_restored_subscription_is_named(db):
         db.execute("DROP SUBSCRIPTION old_feed")
 
 
-def test_inactive_replication_slot(db):
+def test_a_physical_replication_slot_is_the_servers_not_the_restores(db):
     db.execute(CLEAN)
-    db.execute("SELECT pg_create_physical_replication_slot('rg_test_slot')")
+    slot = f"rg_slot_{uuid.uuid4().hex[:8]}"
+    db.execute(f"SELECT pg_create_physical_replication_slot('{slot}')")
     try:
-        found = problems(gate(db.dsn, rules()))
-        assert any(o == "replication slot rg_test_slot" for o, _ in found)
+        report = gate(db.dsn, rules())
+        assert not any(o == f"replication slot {slot}" for o, _ in problems(report))
+        assert any(o == f"replication slot {slot}" for o, _ in problems(report, "advisories"))
+        assert rule(report, "c").status == "warn" and report.exit_code == 0
+        assert rule(gate(db.dsn, rules("replication_slots: false")), "c").status == "pass"
     finally:
-        db.execute("SELECT pg_drop_replication_slot('rg_test_slot')")
+        db.execute(f"SELECT pg_drop_replication_slot('{slot}')")
+
+
+ON_PURPOSE = """
+CREATE UNLOGGED TABLE scratch (id int);
+ALTER TABLE orders ADD CONSTRAINT positive CHECK (id > 0) NOT VALID;
+CREATE MATERIALIZED VIEW totals AS SELECT sum(total) FROM orders WITH NO DATA;
+ANALYZE;
+"""
+
+
+def test_with_a_baseline_only_what_differs_from_the_source_fails(new_db, dump, restore, tmp_path):
+    """Danbooru's unlogged tables, a NOT VALID migration, WITH NO DATA views: on purpose."""
+    from restoregate import api
+
+    source, target = new_db(), new_db()
+    source.execute(CLEAN + ON_PURPOSE)
+    manifest = tmp_path / "source.json"
+    api.write_manifest(api.snapshot(source.dsn), manifest)
+    dump(source, tmp_path / "db.dump", "-Fc")
+    assert restore(tmp_path / "db.dump", target).returncode == 0
+    target.execute("ANALYZE")
+    report = gate(target.dsn, rules(), baseline=manifest)
+    assert rule(report, "c").status == "pass", problems(report) | problems(report, "advisories")
+    plain = new_db()
+    plain.execute(CLEAN)
+    api.write_manifest(api.snapshot(plain.dsn), manifest)
+    report = gate(target.dsn, rules(), baseline=manifest)
+    assert {o for o, _ in problems(report)} == {
+        "public.scratch",
+        "public.orders constraint positive",
+        "public.totals",
+    }, "the source had none of them: the restore made them"
+    assert rule(report, "c").status == "fail"
 
 
 def test_tables_filter(db):

@@ -220,6 +220,11 @@ def test_demo_tells_the_story():
     text = " ".join(result.stdout.split())
     assert "public.accounts_id_seq will hand out 201 next" in text
     assert "106 orphaned rows, 106 of them reassignable" in text
+    zero_config = text.split("with no rules file at all", 1)[1]
+    assert "restoregate check" in zero_config
+    assert "public.journals(user_id) looks like a reference to public.accounts(id)" in zero_config
+    assert "106 rows point at no public.accounts(id) row, 106 of them reassignable" in zero_config
+    assert "public.accounts_id_seq will hand out 201 next" in zero_config
     assert "What this means:" in text
 
 

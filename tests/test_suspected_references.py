@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from click.testing import CliRunner
 
@@ -33,17 +35,24 @@ def test_the_2018_restore_is_named_with_no_rules_file(new_db, dump, restore, tmp
     """)
     assert restore(tmp_path / "accounts.dump", db).returncode == 0
     result = CliRunner().invoke(cli, ["check", "--dsn", db.dsn, "--format", "json"])
-    assert result.exit_code == 0, "a warning: the gate stays open, but it says so"
-    import json
-
+    print(result.stdout)
+    assert result.exit_code == 1, "strong evidence: the gate closes with no rules file"
     report = json.loads(result.stdout)
     suspected = next(r for r in report["rules"] if r["check"] == "suspected_references")
-    assert suspected["status"] == "warn"
+    assert suspected["status"] == "fail"
     [found] = suspected["violations"]
     assert found["reference"] == "public.journals(user_id) -> public.accounts(id)"
     assert (found["orphans"], found["reassignable"]) == (106, 106)
     assert found["parent_sequence"] == "public.accounts_id_seq"
+    assert found["strength"] == "strong"
+    assert "the orphans begin at 201" in found["strong_because"]
     assert "sampled values match public.accounts.id" in found["evidence"]
+    assert "no table is named after user_id" in found["evidence"]
+    [behind] = next(r for r in report["rules"] if r["id"] == "sequences")["violations"]
+    assert (behind["sequence"], behind["max_source"]) == (
+        "public.accounts_id_seq",
+        "public.journals.user_id",
+    )
 
 
 def test_names_propose_the_parent(db):
@@ -59,11 +68,15 @@ def test_names_propose_the_parent(db):
     report = gate(db.dsn, SUSPECTED)
     found = {v.to_dict()["reference"]: v.to_dict() for v in rule(report, "s").violations}
     assert list(found) == ["public.invoices(customer_ref) -> public.customers(id)"]
-    assert (
-        "the names match"
-        in found["public.invoices(customer_ref) -> public.customers(id)"]["evidence"]
-    )
-    assert rule(report, "s").message == "1 undeclared reference with orphans"
+    [customers] = found.values()
+    assert customers["evidence"].endswith("it is named after public.customers")
+    assert customers["strength"] == "strong", "orphans 51-60 start where customers_id_seq stops"
+    assert rule(report, "s").message.startswith(
+        "1 suspected reference with orphans on strong evidence; 1 undeclared reference looks"
+    ), "orderId -> orders is intact"
+    assert rule(report, "s").lists["intact_references"] == [
+        'public.invoices("orderId") -> public.orders(id)'
+    ]
 
 
 def test_small_code_columns_are_not_suspects(db):
@@ -88,7 +101,7 @@ def test_declared_and_intact_references(db):
     """)
     result = rule(gate(db.dsn, SUSPECTED), "s")
     assert result.status == "pass"
-    assert result.message == "1 undeclared references look intact", "author_id; user_id has an FK"
+    assert result.message == "1 undeclared reference looks intact", "author_id; user_id has an FK"
 
 
 def test_big_tables_are_sampled(db):
@@ -119,14 +132,12 @@ def test_init_writes_rules_that_catch_the_orphans(db, tmp_path):
     result = run("init", "--dsn", db.dsn, "-o", str(out))
     assert result.exit_code == 0, result.output
     text = out.read_text()
-    assert "# " in text and "sampled values match public.users.id; the names match" in text
+    assert "# " in text and "sampled values match public.users.id; it is named after" in text
     assert lint([str(out)]) == []
     assert run("init", "--dsn", db.dsn, "-o", str(out)).exit_code == 2, "no silent overwrite"
     assert run("init", "--dsn", db.dsn, "-o", str(out), "--force").exit_code == 0
     check = run("check", "--dsn", db.dsn, "--rules", str(out), "--format", "json")
     assert check.exit_code == 1
-    import json
-
     refs = next(r for r in json.loads(check.stdout)["rules"] if r["id"] == "references")
     [orphans] = refs["violations"]
     assert orphans["reference"] == "public.comments(user_id) -> public.users(id)"

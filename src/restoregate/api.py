@@ -16,17 +16,19 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
-from restoregate import __version__, verify
+from restoregate import __version__, dialects, verify, verify_engines
 from restoregate import manifest as manifests
 from restoregate.catalog import Catalog
 from restoregate.checks import CHECKS
 from restoregate.checks.base import params_class
 from restoregate.context import CheckContext, Outcome
 from restoregate.engines import engine_for
-from restoregate.engines.base import Engine, Request
+from restoregate.engines.base import Engine
 from restoregate.errors import CheckFailedToRun, RefusedSql, RulesError, UsageError
-from restoregate.inference import infer
+from restoregate.inference import Settings as InferenceSettings
+from restoregate.inference.judge import judgement
 from restoregate.init import render_rules
+from restoregate.names import DEFAULT_SCHEMA, default_schema
 from restoregate.probes import Probes
 from restoregate.redact import mask_dsn, scrub
 from restoregate.report import Report, RuleResult, Status
@@ -34,6 +36,7 @@ from restoregate.rules.loader import default_rules, lint, load_rules_files
 from restoregate.rules.ruleset import Position, Rule, RuleSet
 from restoregate.scope import resolve_scope
 from restoregate.settings import SessionSettings
+from restoregate.support import require_support
 
 __all__ = [
     "Progress",
@@ -76,9 +79,17 @@ class Progress(Protocol):
     def rule_finished(self, result: RuleResult) -> None: ...
 
 
-def load_rules(paths: Sequence[str | Path] = ()) -> RuleSet:
-    """The given rules files merged, or the built-in defaults when none are given."""
-    return load_rules_files(paths) if paths else default_rules()
+def load_rules(paths: Sequence[str | Path] = (), dsn: str | None = None) -> RuleSet:
+    """The given rules files merged, or the built-in defaults when none are given.
+
+    With a DSN, a table name without a schema means that engine's default: ``public``,
+    the MySQL database named in the DSN, or SQLite's ``main``.
+    """
+    engine = engine_for(dsn) if dsn is not None else None
+    schema = engine.default_schema(dsn) if engine is not None else DEFAULT_SCHEMA
+    dialect = engine.DIALECT if engine is not None else "postgres"
+    with default_schema(schema), dialects.rules_dialect(dialect):
+        return load_rules_files(paths) if paths else default_rules()
 
 
 def run_check(
@@ -95,7 +106,7 @@ def run_check(
     engine_factory: EngineFactory = open_engine,
 ) -> Report:
     """Connect to a restored database, judge every selected rule, return the report."""
-    ruleset = rules if rules is not None else load_rules(rules_paths)
+    ruleset = rules if rules is not None else load_rules(rules_paths, dsn)
     source = manifests.read(Path(baseline)) if baseline is not None else None
     if source is not None:
         ruleset = with_baseline_rule(ruleset)
@@ -110,7 +121,14 @@ def run_check(
         require_support(ruleset, selected, engine)
         probes = probes.scoped(scope.feeds)
         ctx = CheckContext(
-            catalog, scope, probes, started_at, restore_point, source, ruleset.allow_functions
+            catalog,
+            scope,
+            probes,
+            started_at,
+            restore_point,
+            source,
+            ruleset.allow_functions,
+            _suspicion(ruleset, selected),
         )
         vet_rules(ruleset, ctx, selected)
         if progress:
@@ -128,6 +146,15 @@ def run_check(
     )
 
 
+def _suspicion(ruleset: RuleSet, selected: set[str]) -> InferenceSettings | None:
+    """The first selected suspected_references rule's settings: `sequences` uses its suspects."""
+    for rule in ruleset.rules:
+        if rule.check == "suspected_references" and rule.id in selected:
+            settings: InferenceSettings = rule.params.settings
+            return settings
+    return None
+
+
 def verify_dump(
     dump: Path,
     *,
@@ -140,16 +167,28 @@ def verify_dump(
     phase: Callable[[str], None] = lambda _: None,
     settings: SessionSettings | None = None,
     baseline: Path | None = None,
+    scratch_dsn: str | None = None,
 ) -> tuple[Report, str | None]:
-    """Restore a dump into a throwaway server and judge it; the DSN too when ``keep``."""
+    """Restore a dump into a throwaway server and judge it; the DSN too when ``keep``.
+
+    SQLite files and ``.dump`` scripts need no server; a MySQL dump needs ``scratch_dsn``.
+    """
     ruleset = rules if rules is not None else load_rules(rules_paths)
     select_rules(ruleset, only, skip)
 
     def judge(dsn: str) -> Report:
+        chosen = load_rules(rules_paths, dsn) if rules_paths else ruleset  # names per engine
         return run_check(
-            dsn, rules=ruleset, only=only, skip=skip, settings=settings, baseline=baseline
+            dsn, rules=chosen, only=only, skip=skip, settings=settings, baseline=baseline
         )
 
+    found = verify_engines.kind(Path(dump))
+    if found is not None:
+        return verify_engines.verify(
+            Path(dump), found, judge, scratch_dsn=scratch_dsn, keep=keep, phase=phase
+        )
+    if scratch_dsn is not None:
+        raise UsageError("--scratch-dsn is for MySQL/MariaDB dumps; this is not one")
     report, kept = verify.verify_dump(Path(dump), judge, jobs=jobs, keep=keep, phase=phase)
     report.subject = f"verify-dump {Path(dump).name}"  # stable: never the temporary server
     return report, kept
@@ -167,8 +206,10 @@ def init_rules(
         catalog = engine.catalog()
         probes = Probes(engine, catalog)
         scope = resolve_scope(catalog, default_rules(), probes)
-        suspects = infer(catalog, scope, probes.scoped(scope.feeds), min_match)
-    return render_rules(catalog, suspects)
+        found = judgement(
+            probes.scoped(scope.feeds), scope, InferenceSettings(min_match=min_match), ()
+        )
+    return render_rules(catalog, found)
 
 
 def with_baseline_rule(ruleset: RuleSet) -> RuleSet:
@@ -249,25 +290,6 @@ def vet_rules(ruleset: RuleSet, ctx: CheckContext, selected: set[str]) -> None:
             raise RulesError(pos.path, pos.line, pos.col, message, exc.hint) from None
 
 
-def require_support(ruleset: RuleSet, selected: set[str], engine: Engine) -> None:
-    """A selected rule whose check this engine cannot run is a rules error naming the engine."""
-    for rule in ruleset.rules:
-        if rule.id not in selected:
-            continue
-        needs: tuple[type[Request[Any]], ...] = getattr(CHECKS[rule.check], "needs", ())
-        missing = [n for n in needs if not engine.answers(n)]
-        if missing:
-            pos = rule.position
-            raise RulesError(
-                pos.path,
-                pos.line,
-                pos.col,
-                f"rule {rule.id!r}: check {rule.check} cannot run on {engine.name} "
-                f"({missing[0].what} is not supported there)",
-                f"remove the rule or skip it with --skip {rule.id}",
-            )
-
-
 def select_rules(ruleset: RuleSet, only: Sequence[str], skip: Sequence[str]) -> set[str]:
     ids = [r.id for r in ruleset.rules]
     for option, given in (("--only", only), ("--skip", skip)):
@@ -335,4 +357,5 @@ def _result(rule: Rule, outcome: Outcome, duration: float, *, skipped: bool = Fa
         unchecked=outcome.unchecked,
         hint=hint,
         advisories=outcome.advisories,
+        lists=outcome.lists,
     )

@@ -59,6 +59,11 @@ class Table:
     row_security: bool
     columns: tuple[Column, ...]
     estimated_rows: float = -1  # the planner's estimate; -1: never analyzed
+    # unique keys (primary first, then by width); a partitioned parent's include the keys
+    # declared on every one of its partitions
+    keys: tuple[tuple[str, ...], ...] = ()
+    primary_key: tuple[str, ...] = ()  # empty: none (a partitioned parent's: its partitions')
+    partition_of: QualifiedName | None = None  # the partitioned table this one belongs to
 
     def column(self, name: str) -> Column | None:
         return next((c for c in self.columns if c.name == name), None)
@@ -90,7 +95,7 @@ class SequenceDef:
         if self.kind == "autoincrement":
             return f"the AUTOINCREMENT counter of {self.name} (sqlite_sequence)"
         if self.kind == "rowid":
-            return f"the rowid of {self.name} (max(rowid) + 1)"
+            return f"the rowid counter of {self.name} (max(rowid) + 1)"
         return str(self.name)
 
 
@@ -132,8 +137,10 @@ class Reference:
 
     @property
     def label(self) -> str:
-        if self.name is None:
+        if not self.declared:
             return f"logical reference {self}"
+        if self.name is None:  # SQLite's foreign keys often have no name
+            return f"foreign key {self}"
         return f"foreign key {quote_ident(self.name)} {self}"
 
 

@@ -21,6 +21,7 @@ from rich.text import Text
 from restoregate import __version__, api
 from restoregate import output as output_file
 from restoregate.delivery import quiet_stdout, rendered, to_stdout
+from restoregate.dialects import rules_dialect
 from restoregate.entry import EXIT_INTERRUPTED, INTERRUPTED, say_interrupted
 from restoregate.errors import EXIT_INCOMPLETE, EXIT_USAGE, RestoregateError
 from restoregate.redact import scrub
@@ -135,8 +136,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
     "--dsn",
     envvar="RESTOREGATE_DSN",
     metavar="DSN",
-    help="libpq connection string or postgresql:// URI (env RESTOREGATE_DSN). "
-    "Omitted: PGHOST, PGDATABASE, PGSERVICE... decide, as for psql.",
+    help="postgresql:// URI or libpq string, mysql:// or mariadb:// URL, sqlite:///FILE "
+    "(env RESTOREGATE_DSN). Omitted: PGHOST, PGDATABASE, PGSERVICE... decide, as for psql.",
 )
 @click.option(
     "--rules",
@@ -307,9 +308,10 @@ def init(
 ) -> None:
     """Write a starter rules file for a database, with every suspected reference.
 
-    Columns named like references (user_id, customerId, order_ref) that no foreign key
-    covers are matched against other tables' keys, by name and then by a sample of the
-    data; each suggestion carries its evidence as a comment.
+    Columns no foreign key covers are matched against every table's unique keys: names
+    rank the parents (user_id -> users, auth_user; customer_id -> customer.customer_id;
+    artist -> artist.id; parent_id), one bounded sample per table decides. Each
+    suggestion carries its evidence as a comment; data-only ones are commented out.
 
     \b
     Example:
@@ -369,6 +371,11 @@ def init(
     help="A manifest taken when the backup was made: adds the baseline rule.",
 )
 @click.option("--keep", is_flag=True, help="Leave the restored server running; print its DSN.")
+@click.option(
+    "--scratch-dsn",
+    metavar="DSN",
+    help="For a MySQL/MariaDB dump: an empty database to replay it into (no embedded MySQL).",
+)
 @click.pass_context
 def verify_dump(
     ctx: click.Context,
@@ -382,17 +389,23 @@ def verify_dump(
     jobs: int,
     baseline: Path | None,
     keep: bool,
+    scratch_dsn: str | None,
 ) -> None:
     """Restore a pg_dump archive into a throwaway PostgreSQL and run the gate on it.
 
     Custom, directory, tar and plain-SQL dumps; every restore error is a failure of
     the restore_errors rule. No database server needed: made for nightly CI on backups.
     Same exit codes as check; a file that is not a readable archive is exit 3.
+    An SQLite file is judged as it is, an SQLite .dump script is loaded into a
+    temporary file, and a mysqldump/mariadb-dump file is replayed into the empty
+    database --scratch-dsn names (which keeps it).
 
     \b
-    Example:
+    Examples:
       restoregate verify-dump nightly.dump --rules rules/app.yaml --format junit \\
           --output restore-gate.xml
+      restoregate verify-dump app.sqlite.sql
+      restoregate verify-dump app.sql --scratch-dsn mysql://scratch:pw@db:3306/scratch
     """
     target = _report_file(ctx, output, force, fmt, "", f"verify-dump {dump.name}")
     ruleset = api.load_rules(rules_paths)  # a bad rules file fails before any restore
@@ -408,6 +421,8 @@ def verify_dump(
             jobs=jobs,
             keep=keep,
             baseline=baseline,
+            rules_paths=rules_paths,
+            scratch_dsn=scratch_dsn,
             phase=_phase(shown),
         )
     if kept:
@@ -482,15 +497,25 @@ def rules() -> None:
 
 @rules.command("lint")
 @click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@click.option(
+    "--engine",
+    type=click.Choice(["postgresql", "mysql", "sqlite"]),
+    default="postgresql",
+    show_default=True,
+    help="Parse sql rules and unique expressions as this engine's SQL.",
+)
 @click.pass_context
-def rules_lint(ctx: click.Context, files: Sequence[str]) -> None:
+def rules_lint(ctx: click.Context, files: Sequence[str], engine: str) -> None:
     """Validate rules files without a database: exit 0 when all are valid, else 2.
 
     \b
-    Example:
+    Examples:
       restoregate rules lint rules/default.yaml rules/app.yaml
+      restoregate rules lint --engine mysql rules/shop.yaml
     """
-    problems = {e.path: e for e in api.lint(files)}
+    dialect = {"postgresql": "postgres"}.get(engine, engine)
+    with rules_dialect(dialect):
+        problems = {e.path: e for e in api.lint(files)}
     for path in files:
         if path in problems:
             error = problems[path]
@@ -502,18 +527,26 @@ def rules_lint(ctx: click.Context, files: Sequence[str]) -> None:
 
 
 @cli.command()
-@click.option("--keep", is_flag=True, help="Leave the demo server running and print its DSN.")
+@click.option("--keep", is_flag=True, help="Leave the demo server (or files) and print where.")
+@click.option(
+    "--engine",
+    type=click.Choice(["postgresql", "sqlite"]),
+    default="postgresql",
+    show_default=True,
+    help="postgresql: an embedded server; sqlite: plain files, no server at all.",
+)
 @click.pass_context
-def demo(ctx: click.Context, keep: bool) -> None:
+def demo(ctx: click.Context, keep: bool, engine: str) -> None:
     """A restore gone wrong, caught: an embedded PostgreSQL, a bad restore, then check.
 
     \b
-    Example:
+    Examples:
       restoregate demo
+      restoregate demo --engine sqlite
     """
     from restoregate.demo import run_demo
 
-    ctx.exit(run_demo(Console(), keep=keep))
+    ctx.exit(run_demo(Console(), keep=keep, engine=engine))
 
 
 def main() -> None:

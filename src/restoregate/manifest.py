@@ -18,6 +18,7 @@ from typing import Any
 from restoregate import __version__
 from restoregate.catalog import Catalog, Table
 from restoregate.errors import CheckFailedToRun, UsageError
+from restoregate.names import quote_ident
 from restoregate.probes import Probes
 from restoregate.report import _jsonable
 from restoregate.scope import Scope
@@ -42,6 +43,36 @@ def inventory_sections(rows: list[tuple[str, str, str | None]]) -> dict[str, Any
         "extensions": extensions,
         "not_valid": not_valid,
     }
+
+
+def rebased(manifest: dict[str, Any], engine: str, database: str) -> dict[str, Any]:
+    """On MySQL/MariaDB the database is the schema: a restore into another database name
+    is compared as if names were relative to it (``src.t`` reads as ``dst.t``)."""
+    source = manifest.get("database")
+    if engine not in ("mysql", "mariadb") or not isinstance(source, str) or source == database:
+        return manifest
+    prefixes = [
+        (f"{source}.", f"{database}."),
+        (f"{quote_ident(source)}.", f"{quote_ident(database)}."),
+    ]
+
+    def move(value: Any) -> Any:
+        if isinstance(value, str):
+            for old, new in prefixes:
+                if value.startswith(old):
+                    return new + value[len(old) :]
+            return value
+        if isinstance(value, list):
+            return [move(v) for v in value]
+        if isinstance(value, dict):
+            return {move(k): move(v) for k, v in value.items()}
+        return value
+
+    moved = {k: move(v) if k in _NAMED else v for k, v in manifest.items()}
+    return {**moved, "database": database}
+
+
+_NAMED = ("tables", "sequences", "keys", "objects", "not_valid", "privileges")
 
 
 def fingerprint(objects: dict[str, list[str]]) -> str:
@@ -74,8 +105,23 @@ def take(
         "keys": _keys(probes, scope),
         **sections,
         "privileges": _privileges(probes, scope, roles),
+        "catalog_state": _catalog_state(probes, catalog, scope),
         "fingerprint": fingerprint(sections["objects"]),
     }
+
+
+def _catalog_state(probes: Probes, catalog: Catalog, scope: Scope) -> list[str]:
+    """What the source is like on purpose (UNLOGGED, NOT VALID, WITH NO DATA), so that a
+    restore is judged on what differs: ``item object`` lines, as the catalog check keys them.
+    """
+    tables = [t.name for t in (*scope.tables, *scope.partitions)]
+    schemas = sorted({t.name.schema for t in scope.tables})
+    found = [f"unlogged {t.name}" for t in scope.tables if t.unlogged]
+    found += [f"unlogged {s.name}" for s in catalog.sequences.values() if s.unlogged]
+    for item in ("constraints", "materialized_views"):
+        if item in probes.health_items:
+            found += [f"{item} {obj}" for obj, _ in probes.health(item, tables, schemas)]
+    return sorted(found)
 
 
 def _rows(probes: Probes, table: Table, exact: bool) -> int | None:

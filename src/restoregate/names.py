@@ -8,9 +8,27 @@ without a schema means ``public``.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 DEFAULT_SCHEMA = "public"
+# where a name without a schema lives: public on PostgreSQL, the DSN's database on
+# MySQL/MariaDB, main on SQLite (set by the API while it reads rules for a DSN)
+_DEFAULT: ContextVar[str] = ContextVar("default_schema", default=DEFAULT_SCHEMA)
+
+
+@contextmanager
+def default_schema(schema: str) -> Iterator[None]:
+    """Names without a schema read inside the block mean ``schema``."""
+    token = _DEFAULT.set(schema)
+    try:
+        yield
+    finally:
+        _DEFAULT.reset(token)
+
+
 _PLAIN = re.compile(r"[a-z_][a-z0-9_$]*\Z")
 # Keywords PostgreSQL's quote_ident() quotes (reserved, type/function-name, column-name).
 _KEYWORDS = frozenset(
@@ -129,7 +147,7 @@ def _table(scanner: _Scanner) -> QualifiedName:
     if scanner.peek() == ".":
         scanner.expect(".")
         return QualifiedName(first, scanner.identifier())
-    return QualifiedName(DEFAULT_SCHEMA, first)
+    return QualifiedName(_DEFAULT.get(), first)
 
 
 def _finish(scanner: _Scanner) -> None:

@@ -10,7 +10,7 @@ several workers sharing one snapshot.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
@@ -30,13 +30,16 @@ from restoregate.engines.base import (
     NullCounts,
     OrphanScan,
     QueryRows,
+    ReferenceSample,
     ReferenceStats,
     Request,
     RolesPresent,
     RowCount,
     SampleMatches,
+    SampleProbe,
     SequencePosition,
     SequencePositionOf,
+    TableSample,
     UserQuery,
     ValueSample,
     VetDuplicateKeys,
@@ -69,10 +72,20 @@ class Probes:
         self.catalog = catalog
         self.feeds = catalog.feeds if feeds is None else feeds
         self._answers: dict[Request[Any], Any] = {} if answers is None else answers
+        self._memo: dict[Hashable, Any] = {}
+        self._fed_read = False
+        self._feeds_by_column: dict[tuple[QualifiedName, str], list[Feed]] | None = None
 
     def scoped(self, feeds: tuple[Feed, ...]) -> Probes:
         """The same cache, judging only the feeds in scope."""
         return Probes(self._engine, self.catalog, feeds, self._answers)
+
+    def cached(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """Work several checks share (the suspected references), done once per run."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        found: T = self._memo[key]
+        return found
 
     @property
     def engine_name(self) -> str:
@@ -111,8 +124,10 @@ class Probes:
 
     def position(self, name: QualifiedName) -> SequencePosition:
         """A sequence's position; the first ask reads every fed sequence in one batch."""
-        fed = sorted({f.sequence for f in self.feeds if f.sequence is not None})
-        self.prefetch(SequencePositionOf(n) for n in fed)
+        if not self._fed_read:
+            fed = sorted({f.sequence for f in self.feeds if f.sequence is not None})
+            self.prefetch(SequencePositionOf(n) for n in fed)
+            self._fed_read = True
         return self.ask(SequencePositionOf(name))
 
     def positions(
@@ -125,12 +140,13 @@ class Probes:
         return self.ask(KeyRange(table, column))
 
     def feeds_of(self, table: QualifiedName, column: str) -> list[Feed]:
-        """The checkable sequences that hand out values for this column."""
-        return [
-            f
-            for f in self.feeds
-            if f.table == table and f.column == column and f.sequence and not f.uncheckable
-        ]
+        """The checkable sequences that hand out values for this column (a dict, built once)."""
+        if self._feeds_by_column is None:
+            self._feeds_by_column = {}
+            for f in self.feeds:
+                if f.sequence and not f.uncheckable:
+                    self._feeds_by_column.setdefault((f.table, f.column), []).append(f)
+        return list(self._feeds_by_column.get((table, column), []))
 
     def sequence_labels(self, table: QualifiedName, column: str) -> list[str]:
         """The sequences feeding the column, in the engine's words."""
@@ -142,10 +158,43 @@ class Probes:
         ranged: list[str] = []
         for child_col, parent_col in zip(ref.child.columns, ref.parent.columns, strict=True):
             feeds = self.feeds_of(ref.parent.table, parent_col)
-            if feeds:
+            above = None if feeds else self._above_max(ref, child_col, parent_col)
+            if feeds or above or self._integer(ref.child.table, child_col):
                 ranged.append(child_col)
             future.extend(self._future(feed, child_col) for feed in feeds)
+            future.extend([above] if above else [])
         return OrphanScan(ref, tuple(future), tuple(ranged), SAMPLE_SIZE)
+
+    def _integer(self, table: QualifiedName, column: str) -> bool:
+        col = self.catalog.tables[table].column(column)
+        return col is not None and col.limits is not None
+
+    def frontier(self, table: QualifiedName, column: str) -> tuple[int, int, str | None] | None:
+        """Where new keys of a parent column start: (first, step, sequence label or None).
+
+        A sequence-fed key starts at the sequence's next value. A plain integer key with
+        no sequence starts above its largest key: the next ``max + 1`` insert.
+        """
+        feeds = self.feeds_of(table, column)
+        if feeds:
+            assert feeds[0].sequence is not None
+            seq = self.catalog.sequences[feeds[0].sequence]
+            first = self.position(seq.name).next_value
+            return None if first is None else (first, seq.increment, seq.label)
+        if not self._integer(table, column):
+            return None
+        largest = self.column_range(table, column)[1]
+        return None if largest is None else (int(largest) + 1, 1, None)
+
+    def _above_max(self, ref: Reference, child_col: str, parent_col: str) -> FutureKeys | None:
+        """Orphans above a sequence-less integer key: the next max + 1 insert adopts them."""
+        if len(ref.child.columns) != 1:
+            return None
+        found = self.frontier(ref.parent.table, parent_col)
+        col = self.catalog.tables[ref.parent.table].column(parent_col)
+        if found is None or col is None or col.limits is None:
+            return None
+        return FutureKeys(child_col, found[0], col.limits[1], 1)
 
     def prefetch_references(self, refs: Iterable[Reference]) -> None:
         """Every reference's orphan scan in one batch (positions are read first)."""
@@ -170,9 +219,16 @@ class Probes:
         return self.ask(Newest(table, column))
 
     def duplicates(
-        self, table: QualifiedName, expressions: Sequence[str], allowed: Sequence[str] = ()
+        self,
+        table: QualifiedName,
+        expressions: Sequence[str],
+        allowed: Sequence[str] = (),
+        texts: Sequence[str] = (),
     ) -> Duplicates:
-        return self.ask(DuplicateKeys(table, tuple(expressions), SAMPLE_SIZE, tuple(allowed)))
+        request = DuplicateKeys(
+            table, tuple(expressions), SAMPLE_SIZE, tuple(allowed), texts=tuple(texts)
+        )
+        return self.ask(request)
 
     def query_rows(
         self, query: str, schemas: Sequence[str], allowed: Sequence[str] = ()
@@ -224,6 +280,18 @@ class Probes:
         sample: int,
     ) -> SampleMatches:
         return self.ask(ValueSample(table, column, tuple(parents), sample))
+
+    def reference_sample(
+        self, table: QualifiedName, probes: Sequence[SampleProbe], rows: int, seed: int
+    ) -> TableSample:
+        """One bounded sample of a child table for all its candidate columns."""
+        return self.ask(ReferenceSample(table, tuple(probes), rows, seed))
+
+    def comparable_keys(self, pairs: Sequence[tuple[ColumnSet, ColumnSet]]) -> list[bool]:
+        """Per (child column, parent key): can the two be joined? One batch."""
+        requests = [Comparable(c, p) for c, p in pairs]
+        self.prefetch(requests)
+        return [self._answers[r] is True for r in requests]
 
     def comparable(self, pairs: Sequence[tuple[Reference, str, str]]) -> list[bool]:
         """Per (reference, child column, parent column): can the two be joined?"""

@@ -23,6 +23,7 @@ class Scope:
     feeds: tuple[Feed, ...]
     references: tuple[Reference, ...]
     partitions: tuple[Table, ...] = ()  # judged through their parents, listed for the catalog
+    dismissed: tuple[tuple[ColumnSet, ColumnSet], ...] = ()  # not_references: not suspects
 
 
 def resolve_scope(catalog: Catalog, rules: RuleSet, probes: Probes) -> Scope:
@@ -39,7 +40,16 @@ def resolve_scope(catalog: Catalog, rules: RuleSet, probes: Probes) -> Scope:
     references = declared + [r for r in logical if (r.child, r.parent) not in seen]
     feeds = tuple(f for f in catalog.feeds if rules.in_scope(f.table))
     partitions = tuple(t for t in catalog.tables.values() if t.partition and rules.in_scope(t.name))
-    return Scope(tables, feeds, tuple(references), partitions)
+    dismissed = tuple(_dismissed(catalog, rules))
+    return Scope(tables, feeds, tuple(references), partitions, dismissed)
+
+
+def _dismissed(catalog: Catalog, rules: RuleSet) -> list[tuple[ColumnSet, ColumnSet]]:
+    """``not_references:`` entries, checked like references: every name must exist."""
+    for ref in rules.not_references:
+        _check_end(catalog, rules, ref.child, ref.child_position, "from")
+        _check_end(catalog, rules, ref.parent, ref.parent_position, "to")
+    return [(ref.child, ref.parent) for ref in rules.not_references]
 
 
 def _nothing_message(catalog: Catalog, rules: RuleSet) -> str:
@@ -76,12 +86,14 @@ def _logical_references(catalog: Catalog, rules: RuleSet, probes: Probes) -> lis
 def _incomparable(
     catalog: Catalog, ref: Reference, child: str, parent: str, source: LogicalReference
 ) -> RulesError:
+    """No operator PostgreSQL would pick (text against uuid, say): a rules error."""
     c, p = _column(catalog, ref.child, child), _column(catalog, ref.parent, parent)
     return _error(
         source.position,
         f"{ref.child.table.column(child)} ({c.type_name}) cannot be compared with "
         f"{ref.parent.table.column(parent)} ({p.type_name})",
-        "a reference joins columns of comparable types",
+        "a reference joins columns PostgreSQL can compare without an explicit cast "
+        "(integers of any width, numeric, text/varchar/char, uuid)",
     )
 
 

@@ -78,6 +78,8 @@ class Baseline:
         )
         if source is None:
             raise CheckFailedToRun("no baseline manifest", "pass --baseline FILE")
+        _same_engine(source.get("engine"), ctx.catalog.server.engine)
+        source = manifests.rebased(source, ctx.catalog.server.engine, ctx.catalog.server.database)
         restored = manifests.inventory_sections(ctx.probes.inventory())
         found: list[Violation] = _objects(source, restored) + _extensions(source, restored)
         found += _sequences(ctx, source) + _keys(ctx, source)
@@ -86,6 +88,16 @@ class Baseline:
             return Outcome(f"everything in the baseline of {source.get('taken_at')} is here")
         return Outcome(
             f"{len(found)} differences from the baseline of {source.get('taken_at')}", found
+        )
+
+
+def _same_engine(taken_on: Any, here: str) -> None:
+    """A manifest compares only with the engine family it was taken on (MySQL = MariaDB)."""
+    family = {"mariadb": "mysql"}
+    if taken_on is not None and family.get(taken_on, taken_on) != family.get(here, here):
+        raise CheckFailedToRun(
+            f"the baseline was taken on {taken_on}, this database is {here}",
+            "take the manifest with restoregate snapshot on the same engine",
         )
 
 

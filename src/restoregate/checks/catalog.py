@@ -23,7 +23,10 @@ ITEMS = (
     "subscriptions",
     "replication_slots",
     "statistics",
+    "quick_check",  # SQLite: PRAGMA quick_check
 )
+# what a source database may well be like on purpose: judged against --baseline, else warned
+SOURCE_STATE = ("constraints", "materialized_views", "unlogged")
 _REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9_\-]+)\s*(?:(>=|==|=)\s*([0-9][0-9A-Za-z.\-]*))?\s*$")
 
 
@@ -74,10 +77,11 @@ class Catalog:
         -> catalog: public.accounts_email_key: index is invalid ...
         -> extension citext is not installed (required: citext)
 
-    Passes: every index valid, every constraint validated, every trigger enabled, no
-    unpopulated materialized view, no unlogged table or sequence, no restored
-    subscription or inactive slot, the extensions present. Tables never analyzed are an
-    advisory (they warn; ``statistics: false`` switches it off).
+    Passes: every index valid, every trigger enabled, no restored subscription or
+    inactive logical slot, the extensions present. UNLOGGED tables, NOT VALID constraints
+    and unpopulated materialized views fail only when ``--baseline`` says the source was
+    not like that; without one they warn. Tables never analyzed and inactive physical
+    slots (the server's, not the restore's) are advisories.
     """
 
     name: ClassVar[str] = "catalog"
@@ -93,6 +97,7 @@ class Catalog:
         subscriptions: bool = True
         replication_slots: bool = True
         statistics: bool = True
+        quick_check: bool = True
         require_extensions: tuple[str, ...] = ()
         tables: TableFilter = field(default_factory=TableFilter)
 
@@ -119,17 +124,21 @@ class Catalog:
             except CheckFailedToRun as exc:
                 errors.append(exc)
                 continue
-            target = advisories if item == "statistics" else found
-            target.extend(CatalogProblem(item, obj, problem) for obj, problem in rows)
+            if item == "replication_slots":
+                advisories.extend(_physical_slots(ctx, errors))
+            problems = [CatalogProblem(item, obj, problem) for obj, problem in rows]
+            if item in SOURCE_STATE:
+                new, same = _against_baseline(ctx, problems)
+                found.extend(new)
+                advisories.extend(same)
+            else:
+                (advisories if item == "statistics" else found).extend(problems)
         if params.require_extensions:
             try:
                 found.extend(_extensions(ctx, params.require_extensions))
             except CheckFailedToRun as exc:
                 errors.append(exc)
-        message = f"{len(found)} catalog problems" if found else "the catalog looks whole"
-        if advisories:
-            message += f"; {len(advisories)} tables never analyzed"
-        return Outcome(message, found, [], errors, advisories)
+        return Outcome(_message(found, advisories), found, [], errors, advisories)
 
     @staticmethod
     def _item(
@@ -142,6 +151,46 @@ class Catalog:
         if item == "unlogged":
             return _unlogged(ctx, tables)
         return ctx.probes.health(item, names, schemas)
+
+
+def _message(found: list[Violation], advisories: list[Violation]) -> str:
+    noun = "catalog problem" if len(found) == 1 else "catalog problems"
+    message = f"{len(found)} {noun}" if found else "the catalog looks whole"
+    if advisories:
+        message += f"; {len(advisories)} {'warning' if len(advisories) == 1 else 'warnings'}"
+    return message
+
+
+def state_key(problem: CatalogProblem) -> str:
+    """How the manifest records a source-state finding: item and object."""
+    return f"{problem.item} {problem.object}"
+
+
+def _against_baseline(
+    ctx: CheckContext, problems: list[CatalogProblem]
+) -> tuple[list[Violation], list[Violation]]:
+    """(failures, warnings): with a baseline, only what the source did not have fails.
+
+    UNLOGGED tables, NOT VALID constraints and unpopulated materialized views are often
+    on purpose (Danbooru's unlogged tables, a migration's NOT VALID constraint, pagila's
+    WITH NO DATA views). Without a baseline nothing says whether the source was alike,
+    so they only warn.
+    """
+    recorded = (ctx.baseline or {}).get("catalog_state")
+    if not isinstance(recorded, list):
+        return [], list(problems)
+    source = set(map(str, recorded))
+    new: list[Violation] = [p for p in problems if state_key(p) not in source]
+    return new, []
+
+
+def _physical_slots(ctx: CheckContext, errors: list[CheckFailedToRun]) -> list[Violation]:
+    try:
+        rows = ctx.probes.health("physical_slots", [], [])
+    except CheckFailedToRun as exc:
+        errors.append(exc)
+        return []
+    return [CatalogProblem("replication_slots", obj, problem) for obj, problem in rows]
 
 
 def _unlogged(ctx: CheckContext, tables: list[Table]) -> list[tuple[str, str]]:

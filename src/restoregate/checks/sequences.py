@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from restoregate.catalog import Feed, SequenceDef
+from restoregate.catalog import Feed, Reference, SequenceDef
+from restoregate.checks._unattached import judge_unattached, unattached
 from restoregate.context import CheckContext, Outcome
 from restoregate.engines.base import KeyRange, OrphanScan, Request, SequencePositionOf
 from restoregate.errors import CheckFailedToRun
+from restoregate.inference.judge import judgement
 from restoregate.probes import last_usable
 from restoregate.report import Unchecked, Violation, number
 from restoregate.rules.ruleset import TableFilter
@@ -162,9 +164,12 @@ class Sequences:
             column = ctx.catalog.tables[feed.table].column(feed.column)
             if seq.cycle and column is not None and column.key:
                 advisories.append(SequenceCycles(seq.label, feed.column_text))
+        loose = [s for s in unattached(ctx) if params.tables(s.name)]
+        checked += judge_unattached(ctx, loose, _judge, violations, advisories, errors)
         message = _message(checked, violations, len(unchecked))
         outcome = Outcome(message, violations, unchecked, errors, advisories)
         outcome.unchecked_fails = params.unchecked == "fail"
+        outcome.lists["unattached_sequences"] = [s.label for s in loose]
         return outcome
 
 
@@ -211,11 +216,19 @@ def _beyond(seq: SequenceDef, value: Any, than: Any) -> bool:
     return bool(value > than) if seq.ascending else bool(value < than)
 
 
+def suspected(ctx: CheckContext) -> tuple[Reference, ...]:
+    """Suspected references with strong evidence count like declared ones."""
+    if ctx.suspicion is None:
+        return ()
+    found = judgement(ctx.probes, ctx.scope, ctx.suspicion, ctx.scope.dismissed)
+    return tuple(j.reference for j in found.strong)
+
+
 def _extreme_key(ctx: CheckContext, feed: Feed, seq: SequenceDef) -> tuple[Any, str]:
     """The largest key (smallest when descending) in the column and every reference to it."""
     pick = 1 if seq.ascending else 0
     best, source = ctx.probes.column_range(feed.table, feed.column)[pick], feed.column_text
-    for ref in ctx.scope.references:
+    for ref in (*ctx.scope.references, *suspected(ctx)):
         if ref.parent.table != feed.table or feed.column not in ref.parent.columns:
             continue
         child_column = ref.child.columns[ref.parent.columns.index(feed.column)]

@@ -6,10 +6,11 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from restoregate.context import CheckContext, Outcome
+from restoregate.dialects import query_for_rules as check_query
 from restoregate.engines.base import Request, UserQuery
 from restoregate.report import Violation
 from restoregate.report.literals import sql_row
-from restoregate.sqlcheck import Call, check_query
+from restoregate.sqlcheck import Call
 
 
 @dataclass(frozen=True)

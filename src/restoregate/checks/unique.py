@@ -8,12 +8,13 @@ from typing import Any, ClassVar
 from restoregate.catalog import Catalog
 from restoregate.checks._tables import find_columns, find_table, table_name
 from restoregate.context import CheckContext, Outcome
+from restoregate.dialects import expression_for_rules as check_expression
 from restoregate.engines.base import DuplicateKeys, Request
 from restoregate.names import QualifiedName
 from restoregate.report import Violation
 from restoregate.report.literals import sql_tuple
 from restoregate.rules.ruleset import RuleSet
-from restoregate.sqlcheck import Call, check_expression
+from restoregate.sqlcheck import Call
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,9 @@ class Unique:
 
     def run(self, ctx: CheckContext, params: Params) -> Outcome:
         table = ctx.catalog.tables[params.parsed]
-        found = ctx.probes.duplicates(table.name, params.expressions, ctx.allow_functions)
+        found = ctx.probes.duplicates(
+            table.name, params.expressions, ctx.allow_functions, texts=params.columns
+        )
         label = ", ".join(params.columns)
         if not found.groups:
             return Outcome(f"({label}) is unique in {table.name}")

@@ -18,6 +18,9 @@ from restoregate.errors import UsageError
 ENGINES: dict[str, str] = {
     "postgresql": "restoregate.engines.postgres",
     "postgres": "restoregate.engines.postgres",
+    "mysql": "restoregate.engines.mysql",
+    "mariadb": "restoregate.engines.mysql",
+    "sqlite": "restoregate.engines.sqlite",
 }
 _SCHEME = re.compile(r"^\s*([A-Za-z][A-Za-z0-9+.\-]*)://")
 

@@ -73,6 +73,31 @@ class ReferenceStats:
 
 
 @dataclass(frozen=True)
+class SampleProbe:
+    """One child column of a sampled table, and the parent keys to look its values up in.
+
+    Each (child column, parent key) pair must have been asked as ``Comparable`` first: the
+    engine joins them with the operator it found then.
+    """
+
+    column: str
+    parents: tuple[ColumnSet, ...]  # single-column parent keys
+
+
+@dataclass(frozen=True)
+class ColumnSample:
+    values: int  # non-NULL values in the sample
+    distinct: int
+    matched: tuple[int, ...]  # per parent: sampled values the parent key holds
+
+
+@dataclass(frozen=True)
+class TableSample:
+    rows: int  # rows read
+    columns: dict[str, ColumnSample]
+
+
+@dataclass(frozen=True)
 class Duplicates:
     groups: int  # key values held by more than one row
     rows: int  # rows holding them
@@ -160,9 +185,10 @@ class DuplicateKeys(Request[Duplicates]):
     kind: ClassVar[str] = "duplicate_keys"
     what: ClassVar[str] = "looking for duplicate keys"
     table: QualifiedName
-    expressions: tuple[str, ...]  # validated by sqlcheck in the engine's dialect
+    expressions: tuple[str, ...]  # validated by sqlcheck, as PostgreSQL SQL
     sample: int
     allowed: tuple[str, ...] = ()  # allow_functions: schema.name the expressions may call
+    texts: tuple[str, ...] = ()  # as the rule wrote them, for engines of other dialects
 
 
 @dataclass(frozen=True)
@@ -226,6 +252,18 @@ class ValueSample(Request[SampleMatches]):
 
 
 @dataclass(frozen=True)
+class ReferenceSample(Request[TableSample]):
+    """One bounded sample of a child table, read once for all its candidate columns."""
+
+    kind: ClassVar[str] = "reference_sample"
+    what: ClassVar[str] = "sampling for suspected references"
+    table: QualifiedName
+    probes: tuple[SampleProbe, ...]
+    rows: int
+    seed: int
+
+
+@dataclass(frozen=True)
 class Inventory(Request[list[tuple[str, str, str | None]]]):
     """Every restorable object as (kind, identity, detail)."""
 
@@ -272,6 +310,7 @@ class Engine(Protocol):
     """A connection holding one read-only snapshot, answering batches of requests."""
 
     name: str  # as reports say it: postgresql, mysql, mariadb, sqlite
+    dialect: str  # sqlglot's name for the SQL rules are written in: postgres, mysql, sqlite
     health_items: tuple[str, ...]  # the catalog check's items this engine can judge
 
     @property
@@ -287,11 +326,15 @@ class Engine(Protocol):
 class EngineModule(Protocol):
     """What ``engines/NAME/__init__.py`` provides at top level."""
 
+    DIALECT: str  # sqlglot's name for the engine's SQL: postgres, mysql, sqlite
+
     def open_engine(
         self, dsn: str | None, settings: SessionSettings, snapshot: str | None = None
     ) -> AbstractContextManager[Engine]: ...
 
     def describe_dsn(self, dsn: str | None) -> str: ...  # the DSN without its password
+
+    def default_schema(self, dsn: str | None) -> str: ...  # what a name without one means
 
 
 def unsupported(engine: str, request: Request[Any]) -> CheckFailedToRun:

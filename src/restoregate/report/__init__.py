@@ -48,6 +48,7 @@ class RuleResult:
     unchecked: list[Unchecked] = field(default_factory=list)
     hint: str | None = None
     advisories: list[Violation] = field(default_factory=list)  # findings that only warn
+    lists: dict[str, list[str]] = field(default_factory=dict)  # e.g. intact_references
 
     def findings(self) -> list[str]:
         """Every finding as one sentence: violations, advisories, then what went unjudged."""
@@ -72,7 +73,17 @@ class RuleResult:
             out["unchecked"] = [dataclasses.asdict(u) for u in self.unchecked]
         if self.hint:
             out["hint"] = self.hint
+        for name, items in self.lists.items():
+            out[name] = list(items)
         return out
+
+
+ENGINE_NAMES = {
+    "postgresql": "PostgreSQL",
+    "mysql": "MySQL",
+    "mariadb": "MariaDB",
+    "sqlite": "SQLite",
+}
 
 
 @dataclass(frozen=True)
@@ -107,6 +118,12 @@ class Report:
     @property
     def title(self) -> str:
         return self.subject or self.dsn
+
+    @property
+    def server_label(self) -> str:
+        """``PostgreSQL 18.1``, ``MariaDB 10.11.19``: the engine's name and version."""
+        name = ENGINE_NAMES.get(self.engine or "postgresql", self.engine or "")
+        return f"{name} {(self.server_version or '?').split()[0]}"
 
     @property
     def passed(self) -> bool:

@@ -24,9 +24,8 @@ def render(report: Report, stream: TextIO, *, color: bool = False) -> None:
         stream.write(f"{markdown_text(report.title)}\n\n")
         stream.write(f"> ⛔ {markdown_text(report.failure.message)}\n")
         return
-    version = (report.server_version or "?").split()[0]
     stream.write(
-        f"{markdown_text(report.title)} · PostgreSQL {markdown_text(version)}"
+        f"{markdown_text(report.title)} · {markdown_text(report.server_label)}"
         f" · {report.duration_s:.2f} s\n\n"
     )
     stream.write("| | rule | check | severity | result |\n|---|---|---|---|---|\n")

@@ -42,17 +42,19 @@ def _render(report: Report, console: Console) -> None:
         (f"restoregate {report.tool_version}", "bold"), f" · {printable(report.title)}"
     )
     if report.failure is None:
-        header.append(
-            f" · PostgreSQL {printable((report.server_version or '?').split()[0])} · "
-            f"{report.duration_s:.2f} s"
-        )
+        header.append(f" · {printable(report.server_label)} · {report.duration_s:.2f} s")
     console.print(header, soft_wrap=True)
     if report.failure is not None:
         console.print(_hanging([("?", Text(printable(report.failure.message)))]))
     else:
         console.print(_table(report))
     for result in report.rules:
-        if result.status in ("fail", "warn", "error") or result.unchecked or result.advisories:
+        if (
+            result.status in ("fail", "warn", "error")
+            or result.unchecked
+            or result.advisories
+            or any(result.lists.values())
+        ):
             _details(console, result)
     console.print()
     console.print(Text(verdict(report), style="bold green" if report.passed else "bold red"))
@@ -95,6 +97,17 @@ def _details(console: Console, result: RuleResult) -> None:
         for u in result.unchecked
     ]
     console.print(_hanging(unchecked))
+    listed = [
+        ("·", Text(printable(f"{name.replace('_', ' ')}: {_listing(items)}"), style="dim"))
+        for name, items in result.lists.items()
+        if items
+    ]
+    console.print(_hanging(listed))
+
+
+def _listing(items: list[str], shown: int = 10) -> str:
+    text = ", ".join(items[:shown])
+    return text + (f" and {len(items) - shown:,} more" if len(items) > shown else "")
 
 
 def _hanging(lines: list[tuple[str, Text]], indent: str = "  ") -> Table:

@@ -25,7 +25,15 @@ from restoregate.sqlcheck import Call, unlisted_calls
 
 __all__ = ["default_rules", "example_rules", "lint", "load_rules_files", "load_rules_text"]
 
-TOP_KEYS = ("version", "schemas", "exclude", "references", "allow_functions", "rules")
+TOP_KEYS = (
+    "version",
+    "schemas",
+    "exclude",
+    "references",
+    "not_references",
+    "allow_functions",
+    "rules",
+)
 SEVERITIES: tuple[Severity, ...] = ("error", "warn")
 DEFAULT_LABEL = "rules/default.yaml (built-in)"
 MAX_BYTES = 10_000_000  # a rules file is a page of YAML; this is anything but
@@ -62,6 +70,7 @@ def _load(doc: Doc, path: str) -> RuleSet:
         schemas=parts.get("schemas"),
         exclude=parts.get("exclude", ()),
         references=parts.get("references", ()),
+        not_references=parts.get("not_references", ()),
         sources=(path,),
         allow_functions=allowed,
         redactions=doc.redactions,
@@ -134,6 +143,7 @@ def merge(sets: Iterable[RuleSet]) -> RuleSet:
         schemas=tuple(dict.fromkeys(n for s in schema_lists for n in s)) if schema_lists else None,
         exclude=tuple(p for s in sets for p in s.exclude),
         references=tuple(r for s in sets for r in s.references),
+        not_references=tuple(r for s in sets for r in s.not_references),
         sources=tuple(p for s in sets for p in s.sources),
         allow_functions=tuple(dict.fromkeys(a for s in sets for a in s.allow_functions)),
         redactions=tuple(r for s in sets for r in s.redactions),
@@ -217,8 +227,16 @@ def _references(doc: Doc, node: Node) -> tuple[LogicalReference, ...]:
     return tuple(_reference(doc, item) for item in items)
 
 
-def _reference(doc: Doc, item: Node) -> LogicalReference:
-    entries = _entries(doc, item, "references", "a mapping with from and to")
+def _not_references(doc: Doc, node: Node) -> tuple[LogicalReference, ...]:
+    """Suspected references a reviewer dismissed: same form as ``references:``."""
+    items = doc.sequence(
+        node, "not_references", "a list of dismissed references (from: ..., to: ...)"
+    )
+    return tuple(_reference(doc, item, "not_references") for item in items)
+
+
+def _reference(doc: Doc, item: Node, section: str = "references") -> LogicalReference:
+    entries = _entries(doc, item, section, "a mapping with from and to")
     for key, (knode, _) in entries.items():
         if key not in ("from", "to"):
             hint = suggest(key, ("from", "to")) or _reference_hint(key)
@@ -364,5 +382,6 @@ _PARTS: dict[str, Callable[[Doc, Node], Any]] = {
     "exclude": _exclude,
     "references": _references,
     "allow_functions": _allow_functions,
+    "not_references": _not_references,
     "rules": _rules,
 }

@@ -71,6 +71,7 @@ class RuleSet:
     schemas: tuple[str, ...] | None = None  # None: every non-system schema
     exclude: tuple[str, ...] = ()
     references: tuple[LogicalReference, ...] = ()
+    not_references: tuple[LogicalReference, ...] = ()  # suspected references dismissed
     sources: tuple[str, ...] = field(default=())
     # allow_functions: user-defined functions (schema.name) rules' SQL may call
     allow_functions: tuple[str, ...] = ()

@@ -3,4 +3,10 @@
 from restoregate.engines.postgres.probes import open_engine
 from restoregate.engines.postgres.session import describe_dsn
 
-__all__ = ["describe_dsn", "open_engine"]
+DIALECT = "postgres"
+
+__all__ = ["DIALECT", "default_schema", "describe_dsn", "open_engine"]
+
+
+def default_schema(dsn: str | None) -> str:
+    return "public"

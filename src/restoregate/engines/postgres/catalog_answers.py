@@ -5,7 +5,6 @@ from __future__ import annotations
 from psycopg import sql
 
 from restoregate.engines.base import (
-    Comparable,
     Extensions,
     HealthItem,
     Inventory,
@@ -26,37 +25,14 @@ HEALTH_ITEMS = (
     "replication_slots",
     "statistics",
 )
+EXTRA_ITEMS = ("physical_slots",)  # asked by the catalog check's replication_slots item
 
 
 class CatalogAnswers(Connected):
-    def answer_comparable(self, request: Comparable) -> bool:
-        """An exact equality operator for the two types, pg_catalog's first; numbers always."""
-        child, parent = request.child, request.parent
-        types = self._handles.type_oids
-        left, right = (
-            types[(child.table, child.columns[0])],
-            types[(parent.table, parent.columns[0])],
-        )
-        row = self._rows(
-            "looking up equality operators",
-            sql.SQL(load("equality_operators")),
-            {"left": [left], "right": [right]},
-        )[0]
-        if row[1] is not None:
-            self._handles.pair_operators[(child, parent)] = (row[1], row[2])
-            return True
-        tables = self._model.tables
-        c = tables[child.table].column(child.columns[0])
-        p = tables[parent.table].column(parent.columns[0])
-        if c is not None and p is not None and c.numeric and p.numeric:
-            self._handles.pair_operators[(child, parent)] = ("pg_catalog", "=")
-            return True
-        return False
-
     def answer_health_item(self, request: HealthItem) -> list[tuple[str, str]]:
         """One catalog query per health item: (object, problem) rows, ready to report."""
         item = request.item
-        if item not in HEALTH_ITEMS or item == "unlogged":
+        if item not in HEALTH_ITEMS + EXTRA_ITEMS or item == "unlogged":
             raise CheckFailedToRun(f"catalog item {item} is not known on PostgreSQL")
         oids = [self._handles.table_oids[t] for t in request.tables]
         params = {"table_oids": oids, "schemas": list(request.schemas)}

@@ -65,7 +65,9 @@ def load_catalog(conn: psycopg.Connection[Any]) -> tuple[Catalog, Handles]:
     server = _server(_fetch(conn, "server")[0])
     table_rows = _fetch(conn, "tables")
     oids = {"table_oids": [r["oid"] for r in table_rows]}
-    tables, by_oid = _tables(table_rows, _fetch(conn, "columns", oids), handles)
+    tables, by_oid = _tables(
+        table_rows, _fetch(conn, "columns", oids), _fetch(conn, "keys", oids), handles
+    )
     sequence_rows = _fetch(conn, "sequences")
     sequences = {s.name: s for s in map(_sequence, sequence_rows)}
     seq_by_oid = {r["oid"]: sequences[QualifiedName(r["schema"], r["name"])] for r in sequence_rows}
@@ -93,7 +95,7 @@ def _server(row: Row) -> ServerInfo:
 
 
 def _tables(
-    table_rows: list[Row], column_rows: list[Row], handles: Handles
+    table_rows: list[Row], column_rows: list[Row], key_rows: list[Row], handles: Handles
 ) -> tuple[dict[QualifiedName, Table], dict[int, Table]]:
     columns: dict[int, list[Column]] = defaultdict(list)
     types: dict[int, list[tuple[str, int]]] = defaultdict(list)
@@ -110,9 +112,13 @@ def _tables(
             )
         )
         types[r["table_oid"]].append((r["name"], r["type_oid"]))
+    keys = _keys(table_rows, key_rows)
+    primary = {r["table_oid"]: tuple(r["columns"]) for r in key_rows if r["is_primary"]}
+    names = {r["oid"]: QualifiedName(r["schema"], r["name"]) for r in table_rows}
     tables, by_oid = {}, {}
     for r in table_rows:
-        name = QualifiedName(r["schema"], r["name"])
+        name = names[r["oid"]]
+        shared = keys.get(r["oid"], ())
         tables[name] = by_oid[r["oid"]] = Table(
             name,
             r["partitioned"],
@@ -121,11 +127,44 @@ def _tables(
             r["row_security"],
             tuple(columns[r["oid"]]),
             float(r["estimated_rows"]),
+            shared,
+            primary.get(r["oid"], shared[0] if r["partitioned"] and shared else ()),
+            names.get(r["parent_oid"]) if r["parent_oid"] is not None else None,
         )
         handles.table_oids[name] = r["oid"]
         handles.pages[name] = int(r["pages"] or 0)
         handles.type_oids.update(((name, col), oid) for col, oid in types[r["oid"]])
     return tables, by_oid
+
+
+def _keys(table_rows: list[Row], key_rows: list[Row]) -> dict[int, tuple[tuple[str, ...], ...]]:
+    """Each table's unique keys; a partitioned parent also gets those all its leaves share.
+
+    A primary key declared only on each partition (pagila's ``payment``) still makes the
+    column a key of the whole: every partition has it, so the parent has it too.
+    """
+    own: dict[int, list[tuple[str, ...]]] = defaultdict(list)
+    for r in key_rows:
+        cols = tuple(r["columns"])
+        if cols not in own[r["table_oid"]]:
+            own[r["table_oid"]].append(cols)
+    children: dict[int, list[int]] = defaultdict(list)
+    for r in table_rows:
+        if r["parent_oid"] is not None:
+            children[r["parent_oid"]].append(r["oid"])
+    memo: dict[int, list[tuple[str, ...]]] = {}
+
+    def shared(oid: int) -> list[tuple[str, ...]]:
+        if oid not in memo:
+            found = list(own.get(oid, []))
+            if children.get(oid):
+                common = [set(shared(child)) for child in children[oid]]
+                every = set.intersection(*common)
+                found += sorted((k for k in every if k not in found), key=lambda k: (len(k), k))
+            memo[oid] = found
+        return memo[oid]
+
+    return {r["oid"]: tuple(shared(r["oid"])) for r in table_rows}
 
 
 def _sequence(r: Row) -> SequenceDef:

@@ -9,6 +9,7 @@ from the catalog, checked against the operator alphabet first.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ from restoregate.catalog import Reference, SequenceDef
 from restoregate.engines.base import (
     Answer,
     Answerer,
+    Comparable,
     DuplicateKeys,
     Duplicates,
     FutureKeys,
@@ -45,6 +47,7 @@ from restoregate.engines.postgres import compose
 from restoregate.engines.postgres.catalog_answers import HEALTH_ITEMS, CatalogAnswers
 from restoregate.engines.postgres.catalog_loader import Operator
 from restoregate.engines.postgres.errors import translate
+from restoregate.engines.postgres.sampling import SamplingAnswers
 from restoregate.engines.postgres.session import SessionSettings, connect
 from restoregate.engines.postgres.user_sql import UserProbe, duplicates_query, wrapped
 from restoregate.errors import CheckFailedToRun, ConnectionProblem, UsageError
@@ -98,12 +101,18 @@ def _import_snapshot(
 open_backend = open_engine  # the name before the engine-neutral core
 
 
-class PostgresEngine(CatalogAnswers, Answerer):
+class PostgresEngine(CatalogAnswers, SamplingAnswers, Answerer):
     name = "postgresql"
+    dialect = "postgres"
     health_items = HEALTH_ITEMS
 
     def answer(self, requests: Sequence[Request[Any]]) -> list[Answer]:
-        """All sequence positions of a batch in one statement; the rest one by one."""
+        """All sequence positions of a batch in one statement, all type pairs in another;
+        the rest one by one."""
+        pairs = [r for r in requests if isinstance(r, Comparable)]
+        if pairs:
+            with contextlib.suppress(CheckFailedToRun):  # each request then carries it
+                self.compare_types(pairs)
         wanted = [r for r in requests if isinstance(r, SequencePositionOf)]
         positions = self._positions(wanted) if wanted else {}
         return [

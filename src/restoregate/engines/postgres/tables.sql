@@ -11,7 +11,10 @@ SELECT c.oid::int8 AS oid,
        -- relpages, not pg_relation_size(): that would lock every table, and a restore
        -- still holding one must fail only the rules that read it
        c.relpages AS pages,
-       c.reltuples::float8 AS estimated_rows
+       c.reltuples::float8 AS estimated_rows,
+       (SELECT h.inhparent::int8
+        FROM pg_catalog.pg_inherits AS h
+        WHERE h.inhrelid = c.oid AND c.relispartition) AS parent_oid
 FROM pg_catalog.pg_class AS c
 JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p')

@@ -1,0 +1,116 @@
+"""Probe SQL for engines without a query composer: MySQL/MariaDB and SQLite.
+
+An anti-join per reference and a sample per column, the same text on both apart from
+identifier quoting, the parameter marker and the modulo (both have window functions over
+aggregates; neither has FILTER). Identifiers go through the engine's quote function;
+every value is a driver parameter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from restoregate.engines.base import FutureKeys, OrphanScan, ReferenceStats, ValueSample
+from restoregate.names import QualifiedName
+
+Quote = Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class Flavour:
+    quote: Quote
+    marker: str  # the driver's parameter marker: %s or ?
+    integer: str  # a type every key fits in exactly: DECIMAL(65,0), INTEGER
+
+    def modulo(self, left: str, right: str) -> str:
+        return f"MOD({left}, {right})" if self.marker == "%s" else f"(({left}) % ({right}))"
+
+
+def relation(name: QualifiedName, q: Quote) -> str:
+    return f"{q(name.schema)}.{q(name.name)}"
+
+
+def orphan_scan(request: OrphanScan, flavour: Flavour) -> tuple[str, list[Any]]:
+    """``FROM child c WHERE <key present> AND NOT EXISTS (<parent row>)``, grouped by key.
+
+    MySQL and SQLite accept MATCH FULL and ignore it: a row with any NULL key column is
+    never checked, so only a complete key is an orphan.
+    """
+    ref, q = request.reference, flavour.quote
+    keys = [f"c.{q(c)}" for c in ref.child.columns]
+    future, params = _future(request.future, flavour)
+    totals = ["sum(count(*)) OVER ()", f"sum(sum(CASE WHEN {future} THEN 1 ELSE 0 END)) OVER ()"]
+    totals.append("count(*) OVER ()")
+    # first_value over a sort, not min()/max() OVER (): MariaDB recomputes those per row
+    totals += [
+        f"first_value(c.{q(col)}) OVER (ORDER BY c.{q(col)}),"
+        f" first_value(c.{q(col)}) OVER (ORDER BY c.{q(col)} DESC)"
+        for col in request.range_columns
+    ]
+    present = " AND ".join(f"{k} IS NOT NULL" for k in keys)
+    match = " AND ".join(
+        f"p.{q(p)} = c.{q(c)}" for c, p in zip(ref.child.columns, ref.parent.columns, strict=True)
+    )
+    aliases = [f"k{i}" for i in range(len(keys))]
+    selected = ", ".join(f"{k} AS {a}" for k, a in zip(keys, aliases, strict=True))
+    # ordered outside: MariaDB may return a grouped query with window functions unsorted
+    query = (
+        f"SELECT * FROM (SELECT {selected}, {', '.join(totals)}"
+        f" FROM {relation(ref.child.table, q)} AS c WHERE {present}"
+        f" AND NOT EXISTS (SELECT 1 FROM {relation(ref.parent.table, q)} AS p WHERE {match})"
+        f" GROUP BY {', '.join(keys)}) AS o"
+        f" ORDER BY {', '.join(aliases)} LIMIT {int(request.sample)}"
+    )
+    return query, params
+
+
+def _future(future: tuple[FutureKeys, ...], flavour: Flavour) -> tuple[str, list[Any]]:
+    q, m = flavour.quote, flavour.marker
+    parts: list[str] = []
+    params: list[Any] = []
+    for keys in future:
+        grids = [keys.first] + ([keys.restart] if keys.restart is not None else [])
+        if keys.restart is None and (keys.first - keys.last) * keys.step > 0:
+            continue  # exhausted: nothing left to hand out
+        col = f"c.{q(keys.child_column)}"
+        for origin in grids:
+            low, high = sorted((origin, keys.last))
+            offset = flavour.modulo(f"CAST({col} AS {flavour.integer}) - {m}", m)
+            parts.append(f"({col} BETWEEN {m} AND {m} AND {offset} = 0)")
+            params += [low, high, origin, abs(keys.step)]
+    return (" OR ".join(parts) if parts else "1 = 0"), params
+
+
+def reference_stats(request: OrphanScan, rows: list[tuple[Any, ...]]) -> ReferenceStats:
+    ranged = request.range_columns
+    if not rows:
+        return ReferenceStats(0, 0, {c: (None, None) for c in ranged}, [])
+    width, first = len(request.reference.child.columns), rows[0]
+    ranges = {
+        col: (first[width + 3 + 2 * i], first[width + 4 + 2 * i]) for i, col in enumerate(ranged)
+    }
+    return ReferenceStats(
+        orphans=int(first[width]),
+        reassignable=int(first[width + 1] or 0),
+        orphan_ranges=ranges,
+        sample=[tuple(row[:width]) for row in rows],
+        orphan_keys=int(first[width + 2]),
+    )
+
+
+def value_sample(request: ValueSample, q: Quote) -> str:
+    """The first ``sample`` non-NULL values, and how many of them each parent key holds."""
+    col = q(request.column)
+    matches = [
+        f"(SELECT count(*) FROM s WHERE EXISTS (SELECT 1 FROM {relation(t, q)} AS p"
+        f" WHERE p.{q(key)} = s.v))"
+        for t, key in request.parents
+    ]
+    return (
+        f"WITH s AS (SELECT c.{col} AS v FROM {relation(request.table, q)} AS c"
+        f" WHERE c.{col} IS NOT NULL LIMIT {int(request.sample)})"
+        f" SELECT (SELECT count(*) FROM s), (SELECT count(DISTINCT v) FROM s)"
+        + "".join(f", {m}" for m in matches)
+    )
