@@ -184,9 +184,11 @@ def verify_dump(
 
     found = verify_engines.kind(Path(dump))
     if found is not None:
-        return verify_engines.verify(
+        report, kept = verify_engines.verify(
             Path(dump), found, judge, scratch_dsn=scratch_dsn, keep=keep, phase=phase
         )
+        report.subject = f"verify-dump {Path(dump).name}"
+        return report, kept
     if scratch_dsn is not None:
         raise UsageError("--scratch-dsn is for MySQL/MariaDB dumps; this is not one")
     report, kept = verify.verify_dump(Path(dump), judge, jobs=jobs, keep=keep, phase=phase)
