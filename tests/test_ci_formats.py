@@ -79,7 +79,7 @@ def test_markdown_summary():
     text = out.getvalue()
     assert text.startswith("## ❌ restoregate: GATE CLOSED")
     assert "| ❌ | `sequences` | sequences | error | 1 sequence is behind |" in text
-    assert "- public.accounts_id_seq will hand out 201 next" in text
+    assert "- public.accounts\\_id\\_seq will hand out 201 next" in text
 
 
 def test_junit_and_annotations_from_the_cli(db, tmp_path):

@@ -30,6 +30,7 @@ from restoregate.inference.judge import judgement
 from restoregate.init import render_rules
 from restoregate.names import DEFAULT_SCHEMA, default_schema
 from restoregate.probes import Probes
+from restoregate.redact import mask_dsn, scrub
 from restoregate.report import Report, RuleResult, Status
 from restoregate.rules.loader import default_rules, lint, load_rules_files
 from restoregate.rules.ruleset import Position, Rule, RuleSet
@@ -41,9 +42,11 @@ __all__ = [
     "Progress",
     "Report",
     "SessionSettings",
+    "describe_dsn",
     "init_rules",
     "lint",
     "load_rules",
+    "manifest_text",
     "run_check",
     "snapshot",
     "verify_dump",
@@ -51,6 +54,14 @@ __all__ = [
 ]
 
 EngineFactory = Callable[[str | None, SessionSettings], AbstractContextManager[Engine]]
+
+
+def describe_dsn(dsn: str | None) -> str:
+    """The DSN as reports show it, without its password, whatever the engine (or none)."""
+    try:
+        return engine_for(dsn).describe_dsn(dsn)
+    except UsageError:
+        return mask_dsn(dsn or "")
 
 
 def open_engine(dsn: str | None, settings: SessionSettings) -> AbstractContextManager[Engine]:
@@ -186,14 +197,18 @@ def verify_dump(
 
     found = verify_engines.kind(Path(dump))
     if found is not None:
-        return verify_engines.verify(
+        report, kept = verify_engines.verify(
             Path(dump), found, judge, scratch_dsn=scratch_dsn, keep=keep, phase=phase
         )
+        report.subject = f"verify-dump {Path(dump).name}"
+        return report, kept
     if scratch_dsn is not None:
         raise UsageError("--scratch-dsn is for MySQL/MariaDB dumps; this is not one")
-    return verify.verify_dump(
+    report, kept = verify.verify_dump(
         Path(dump), judge, jobs=jobs, keep=keep, trust_dump=trust_dump, phase=phase
     )
+    report.subject = f"verify-dump {Path(dump).name}"  # stable: never the temporary server
+    return report, kept
 
 
 def init_rules(
@@ -273,6 +288,11 @@ def write_manifest(manifest: dict[str, Any], path: Path) -> None:
     manifests.write(manifest, path)
 
 
+def manifest_text(manifest: dict[str, Any]) -> str:
+    """The manifest as ``snapshot -o`` writes it."""
+    return manifests.text(manifest)
+
+
 def validate_rules(ruleset: RuleSet, catalog: Catalog) -> None:
     """Rules that name tables or columns are checked against the catalog: exit 2 if wrong."""
     for rule in ruleset.rules:
@@ -346,7 +366,8 @@ def _result(rule: Rule, outcome: Outcome, duration: float, *, skipped: bool = Fa
         status = "skip"
     elif outcome.errors:
         first, more = outcome.errors[0], len(outcome.errors) - 1
-        status, message, hint = "error", first.message, first.hint
+        status, message = "error", scrub(first.message)  # a server's text may quote a DSN
+        hint = scrub(first.hint) if first.hint else None
         if more:
             message += f" (and {more} more that could not run)"
     elif outcome.violations or (outcome.unchecked and outcome.unchecked_fails):

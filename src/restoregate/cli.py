@@ -5,9 +5,10 @@ Exit codes: 0 gate open, 1 a rule failed, 2 usage or rules error, 3 could not ch
 
 from __future__ import annotations
 
-import signal
+import contextlib
+import io
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,10 +16,16 @@ from typing import Any, NoReturn
 
 import click
 from rich.console import Console
+from rich.text import Text
 
 from restoregate import __version__, api
+from restoregate import output as output_file
+from restoregate.delivery import quiet_stdout, rendered, to_stdout
 from restoregate.dialects import rules_dialect
-from restoregate.errors import EXIT_INCOMPLETE, EXIT_USAGE, RestoregateError, UsageError
+from restoregate.entry import EXIT_INTERRUPTED, INTERRUPTED, say_interrupted
+from restoregate.errors import EXIT_INCOMPLETE, EXIT_USAGE, RestoregateError
+from restoregate.redact import scrub
+from restoregate.report.escape import printable
 from restoregate.report.formats import render
 from restoregate.report.github import annotate, in_github_actions, summarize
 from restoregate.report.progress import TerminalProgress
@@ -26,7 +33,25 @@ from restoregate.report.text import verdict
 
 
 class _Group(click.Group):
-    """Turns every failure into one line on stderr and the contract's exit code."""
+    """Turns every failure into one line on stderr and the contract's exit code.
+
+    When a report file was asked for, a failure also replaces it with a report that
+    says ``passed: false`` and why, so a run that ends in exit 2 or 3 never leaves an
+    older pass there. A reader that stops early (``| head -1``) ends nothing: the exit
+    code stays the verdict's.
+    """
+
+    def main(self, *args: Any, **kwargs: Any) -> NoReturn:
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except click.exceptions.Abort:  # Ctrl-C while click parsed the command line
+            say_interrupted()
+            code = EXIT_INTERRUPTED
+        except click.ClickException as exc:
+            exc.show()
+            code = exc.exit_code
+        sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -34,9 +59,12 @@ class _Group(click.Group):
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except RestoregateError as exc:
-            _fail(ctx, exc.exit_code, str(exc))
+            _fail(ctx, exc.exit_code, exc.message, exc.hint)
         except KeyboardInterrupt:
-            _fail(ctx, EXIT_INCOMPLETE, "interrupted: nothing was proven safe")
+            _fail(ctx, EXIT_INTERRUPTED, INTERRUPTED)
+        except BrokenPipeError:
+            quiet_stdout()
+            ctx.exit(EXIT_INCOMPLETE)
         except Exception as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
@@ -47,8 +75,16 @@ class _Group(click.Group):
             )
 
 
-def _fail(ctx: click.Context, code: int, message: str) -> NoReturn:
-    click.echo(f"restoregate: {message}", err=True)
+def _fail(ctx: click.Context, code: int, message: str, hint: str | None = None) -> NoReturn:
+    """One line on stderr, whatever the message holds; then the failure report, if due."""
+    line = printable(scrub(message)) + (f" (hint: {printable(scrub(hint))})" if hint else "")
+    click.echo(f"restoregate: {line}", err=True)
+    pending = (ctx.obj or {}).pop("report", None)
+    if pending is not None:
+        target, fmt, dsn, subject = pending
+        report = api.Report.failed(__version__, code, line, dsn=dsn, subject=subject)
+        with contextlib.suppress(RestoregateError):  # the line above already says why
+            output_file.write(target, rendered(report, fmt))
     ctx.exit(code)
 
 
@@ -79,6 +115,24 @@ _jobs_option = click.option(
     help="Workers sharing one snapshot, biggest tables first; auto: the server's CPUs "
     "(this machine's for a local server), capped by half its free connections.",
 )
+
+
+def _report_file(
+    ctx: click.Context, given: str | None, force: bool, fmt: str, dsn: str, subject: str = ""
+) -> output_file.OutputFile | None:
+    """Validate ``--output`` before any work; remember it for a failure report."""
+    if not given:
+        return None
+    target = output_file.prepare(given, force=force)
+    ctx.ensure_object(dict)["report"] = (target, fmt, dsn, subject)
+    return target
+
+
+def _phase(shown: Any) -> Callable[[str], None]:
+    """Status text on a terminal; it names the dump file, so it is text, never markup."""
+    if shown is None:
+        return lambda _: None
+    return lambda text: shown.update(Text(printable(text)))
 
 
 _ROLE_HELP = (
@@ -130,11 +184,14 @@ def cli(ctx: click.Context, debug: bool) -> None:
     help="Report format.",
 )
 @click.option(
+    "-o",
     "--output",
     type=click.Path(dir_okay=False),
     metavar="FILE",
-    help="Write the report to FILE; a one-line verdict still goes to stderr.",
+    help="Write the report to FILE (atomically; checked before the scan); a one-line "
+    "verdict still goes to stderr. A run that fails leaves a report saying why.",
 )
+@click.option("--force", is_flag=True, help="Replace FILE if it exists (a nightly job's report).")
 @click.option("--only", multiple=True, metavar="ID", help="Run only this rule (repeatable).")
 @click.option("--skip", multiple=True, metavar="ID", help="Skip this rule (repeatable).")
 @click.option(
@@ -183,6 +240,7 @@ def check(
     rules_paths: Sequence[str],
     fmt: str,
     output: str | None,
+    force: bool,
     only: Sequence[str],
     skip: Sequence[str],
     statement_timeout: str,
@@ -199,6 +257,8 @@ def check(
       restoregate check --dsn postgresql://checker@db.internal/prod \\
           --rules rules/app.yaml --format json --output gate.json
     """
+    described = api.describe_dsn(dsn)  # the name of this gate, pass or fail (JUnit suite)
+    target = _report_file(ctx, output, force, fmt, described)
     settings = api.SessionSettings(
         statement_timeout=statement_timeout,
         lock_timeout=lock_timeout,
@@ -218,16 +278,23 @@ def check(
             restore_point=_aware(restore_point),
             baseline=baseline,
         )
-    ctx.exit(_emit(report, fmt, output))
+    report.subject = described
+    ctx.exit(_emit(ctx, report, fmt, target))
 
 
-def _emit(report: api.Report, fmt: str, output: str | None) -> int:
+def _emit(
+    ctx: click.Context, report: api.Report, fmt: str, target: output_file.OutputFile | None
+) -> int:
     """Write the report where it was asked for; annotate in GitHub Actions; the exit code."""
-    if output:
-        _write_file(report, fmt, output)
-        click.echo(f"{verdict(report)} Report: {output}", err=True)
-    else:
-        render(report, fmt, sys.stdout, color=sys.stdout.isatty())
+    if target:
+        output_file.write(target, rendered(report, fmt))
+        ctx.ensure_object(dict).pop("report", None)
+        click.echo(f"{verdict(report)} Report: {printable(target.given)}", err=True)
+    elif sys.stdout is not None:
+        color = not sys.stdout.closed and sys.stdout.isatty()
+        buffer = io.StringIO()
+        render(report, fmt, buffer, color=color)
+        to_stdout(buffer.getvalue())
     if in_github_actions():
         annotate(report, sys.stderr)
         summarize(report)
@@ -239,14 +306,6 @@ def _aware(moment: datetime | None) -> datetime | None:
     if moment is None or moment.tzinfo is not None:
         return moment
     return moment.replace(tzinfo=timezone.utc)
-
-
-def _write_file(report: api.Report, fmt: str, path: str) -> None:
-    try:
-        with open(path, "w", encoding="utf-8") as stream:
-            render(report, fmt, stream)
-    except OSError as exc:
-        raise UsageError(f"--output {path}: cannot write the report: {exc.strerror}") from None
 
 
 @cli.command()
@@ -261,9 +320,9 @@ def _write_file(report: api.Report, fmt: str, path: str) -> None:
     "--output",
     type=click.Path(dir_okay=False),
     metavar="FILE",
-    help="Write the rules file here instead of stdout.",
+    help="Write the rules file here instead of stdout (atomically).",
 )
-@click.option("--force", is_flag=True, help="Overwrite FILE if it exists.")
+@click.option("--force", is_flag=True, help="Replace FILE if it exists.")
 @click.option(
     "--min-match",
     type=click.FloatRange(0, 1, min_open=True),
@@ -293,17 +352,13 @@ def init(
       restoregate init --dsn postgresql://checker@db/prod -o rules/prod.yaml
       restoregate check --dsn postgresql://checker@db/prod --rules rules/prod.yaml
     """
-    if output and not force and Path(output).exists():
-        raise UsageError(f"{output} exists; pass --force to overwrite it")
+    target = output_file.prepare(output, force=force, option="-o") if output else None
     text = api.init_rules(dsn, min_match=min_match, settings=api.SessionSettings(role=role))
-    if output:
-        try:
-            Path(output).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"cannot write {output}: {exc.strerror}") from None
-        click.echo(f"wrote {output}", err=True)
-    else:
-        click.echo(text, nl=False)
+    if target:
+        output_file.write(target, text)
+        click.echo(f"wrote {printable(target.given)}", err=True)
+    elif not to_stdout(text):
+        ctx.exit(EXIT_INCOMPLETE)  # the rules file did not reach its reader
     ctx.exit(0)
 
 
@@ -325,11 +380,14 @@ def init(
     help="Report format.",
 )
 @click.option(
+    "-o",
     "--output",
     type=click.Path(dir_okay=False),
     metavar="FILE",
-    help="Write the report to FILE; a one-line verdict still goes to stderr.",
+    help="Write the report to FILE (atomically; checked before the scan); a one-line "
+    "verdict still goes to stderr. A run that fails leaves a report saying why.",
 )
+@click.option("--force", is_flag=True, help="Replace FILE if it exists (a nightly job's report).")
 @click.option("--only", multiple=True, metavar="ID", help="Run only this rule (repeatable).")
 @click.option("--skip", multiple=True, metavar="ID", help="Skip this rule (repeatable).")
 @click.option(
@@ -364,6 +422,7 @@ def verify_dump(
     rules_paths: Sequence[str],
     fmt: str,
     output: str | None,
+    force: bool,
     only: Sequence[str],
     skip: Sequence[str],
     jobs: int,
@@ -392,6 +451,7 @@ def verify_dump(
       restoregate verify-dump app.sqlite.sql
       restoregate verify-dump app.sql --scratch-dsn mysql://scratch:pw@db:3306/scratch
     """
+    target = _report_file(ctx, output, force, fmt, "", f"verify-dump {dump.name}")
     ruleset = api.load_rules(rules_paths)  # a bad rules file fails before any restore
     api.select_rules(ruleset, only, skip)
     stderr = Console(stderr=True)
@@ -408,11 +468,11 @@ def verify_dump(
             rules_paths=rules_paths,
             scratch_dsn=scratch_dsn,
             trust_dump=trust_dump,
-            phase=shown.update if shown is not None else lambda _: None,
+            phase=_phase(shown),
         )
     if kept:
         click.echo(kept, err=True)
-    ctx.exit(_emit(report, fmt, output))
+    ctx.exit(_emit(ctx, report, fmt, target))
 
 
 @cli.command()
@@ -428,8 +488,9 @@ def verify_dump(
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
     metavar="FILE",
-    help="Where to write the manifest (JSON).",
+    help="Where to write the manifest (JSON, atomically).",
 )
+@click.option("--force", is_flag=True, help="Replace FILE if it exists (a nightly job's manifest).")
 @click.option("--exact", is_flag=True, help="Count rows with count(*) instead of estimates.")
 @click.option(
     "--snapshot",
@@ -450,6 +511,7 @@ def snapshot(
     ctx: click.Context,
     dsn: str | None,
     output: Path,
+    force: bool,
     exact: bool,
     snapshot_id: str | None,
     roles: Sequence[str],
@@ -466,13 +528,15 @@ def snapshot(
       restoregate snapshot --dsn "$SOURCE" --snapshot "$SNAP" --exact -o nightly.manifest.json
       restoregate verify-dump nightly.dump --baseline nightly.manifest.json
     """
+    target = output_file.prepare(str(output), force=force, option="-o")
     settings = api.SessionSettings(jobs=jobs)
     manifest = api.snapshot(
         dsn, exact=exact, roles=roles, snapshot_id=snapshot_id, settings=settings
     )
-    api.write_manifest(manifest, output)
+    output_file.write(target, api.manifest_text(manifest))
     counted = sum(len(v) for v in manifest["objects"].values())
-    click.echo(f"wrote {output}: {counted} objects, {len(manifest['tables'])} tables", err=True)
+    tables = len(manifest["tables"])
+    click.echo(f"wrote {printable(str(output))}: {counted} objects, {tables} tables", err=True)
     ctx.exit(0)
 
 
@@ -504,9 +568,11 @@ def rules_lint(ctx: click.Context, files: Sequence[str], engine: str) -> None:
         problems = {e.path: e for e in api.lint(files)}
     for path in files:
         if path in problems:
-            click.echo(str(problems[path]), err=True)
+            error = problems[path]
+            hint = f" (hint: {printable(error.hint)})" if error.hint else ""
+            click.echo(printable(error.message) + hint, err=True)
         else:
-            click.echo(f"{path}: ok")
+            to_stdout(f"{printable(path)}: ok\n")
     ctx.exit(EXIT_USAGE if problems else 0)
 
 
@@ -533,11 +599,12 @@ def demo(ctx: click.Context, keep: bool, engine: str) -> None:
     ctx.exit(run_demo(Console(), keep=keep, engine=engine))
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    """SIGTERM (a CI job's timeout, a runbook's kill) unwinds like Ctrl-C: servers stop."""
-    raise KeyboardInterrupt
-
-
 def main() -> None:
-    signal.signal(signal.SIGTERM, _interrupt)
+    """The console script: see ``restoregate.entry`` (Ctrl-C before this module loads)."""
+    from restoregate.entry import main as entry
+
+    entry()
+
+
+def run() -> None:
     cli(prog_name="restoregate")

@@ -187,9 +187,13 @@ def _privileges(probes: Probes, scope: Scope, roles: list[str]) -> dict[str, Any
     return out
 
 
+def text(manifest: dict[str, Any]) -> str:
+    return json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+
+
 def write(manifest: dict[str, Any], path: Path) -> None:
     try:
-        path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        path.write_text(text(manifest), encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror}") from None
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 
 from restoregate.catalog import Catalog
@@ -18,6 +18,7 @@ from restoregate.context import CheckContext, Outcome
 from restoregate.engines.base import Newest, Request
 from restoregate.names import QualifiedName
 from restoregate.report import Violation
+from restoregate.report.literals import sql_literal
 from restoregate.rules.ruleset import RuleSet
 
 
@@ -36,10 +37,17 @@ class Stale(Violation):
         if self.newest is None:
             return f"{self.table} is empty: there is no {self.column} to be recent"
         return (
-            f"the newest {self.column} is {self.newest}, {_human(self.age_s or 0)} before the "
-            f"{self.reference_kind} ({self.reference}); at most {_human(self.max_age_s)} was "
-            "expected: is this the backup you meant to restore?"
+            f"the newest {self.column} is {_literal(self.newest)}, {_human(self.age_s or 0)} "
+            f"before the {self.reference_kind} ({_literal(self.reference)}); at most "
+            f"{_human(self.max_age_s)} was expected: is this the backup you meant to restore?"
         )
+
+
+def _literal(iso: str) -> str:
+    try:
+        return sql_literal(datetime.fromisoformat(iso))
+    except ValueError:
+        return sql_literal(iso)
 
 
 def _human(seconds: float) -> str:

@@ -10,6 +10,7 @@ from restoregate.context import CheckContext, Outcome
 from restoregate.engines.base import OrphanScan, Request
 from restoregate.errors import CheckFailedToRun
 from restoregate.report import Violation
+from restoregate.report.literals import sql_tuple
 from restoregate.rules.ruleset import TableFilter
 
 
@@ -43,9 +44,7 @@ class Orphans(Violation):
 
 
 def _sample_text(sample: list[list[Any]]) -> str:
-    shown = ", ".join(
-        str(key[0]) if len(key) == 1 else "(" + ", ".join(map(str, key)) + ")" for key in sample[:5]
-    )
+    shown = ", ".join(sql_tuple(key) for key in sample[:5])
     return shown + (", …" if len(sample) > 5 else "")
 
 

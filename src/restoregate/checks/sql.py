@@ -9,6 +9,7 @@ from restoregate.context import CheckContext, Outcome
 from restoregate.dialects import query_for_rules as check_query
 from restoregate.engines.base import Request, UserQuery
 from restoregate.report import Violation
+from restoregate.report.literals import sql_row
 from restoregate.sqlcheck import Call
 
 
@@ -21,7 +22,7 @@ class Rows(Violation):
     sample: list[dict[str, Any]]
 
     def describe(self) -> str:
-        first = f": first {self.sample[0]}" if self.sample else ""
+        first = f": first {sql_row(self.sample[0])}" if self.sample else ""
         return f"the query returned {self.rows:,} rows, at most {self.max_rows:,} allowed{first}"
 
 

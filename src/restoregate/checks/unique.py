@@ -12,6 +12,7 @@ from restoregate.dialects import expression_for_rules as check_expression
 from restoregate.engines.base import DuplicateKeys, Request
 from restoregate.names import QualifiedName
 from restoregate.report import Violation
+from restoregate.report.literals import sql_tuple
 from restoregate.rules.ruleset import RuleSet
 from restoregate.sqlcheck import Call
 
@@ -36,7 +37,7 @@ class Duplicates(Violation):
 
 
 def _key(key: list[Any]) -> str:
-    return repr(key[0]) if len(key) == 1 else "(" + ", ".join(map(repr, key)) + ")"
+    return sql_tuple(key)
 
 
 class Unique:

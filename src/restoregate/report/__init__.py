@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, ClassVar, Literal
 
 from restoregate.errors import EXIT_CLOSED, EXIT_INCOMPLETE, EXIT_OPEN
@@ -85,6 +86,14 @@ ENGINE_NAMES = {
 }
 
 
+@dataclass(frozen=True)
+class RunFailure:
+    """Why a run ended before it could judge (exit 2 or 3, or interrupted)."""
+
+    exit_code: int
+    message: str
+
+
 @dataclass
 class Report:
     tool_version: str
@@ -98,6 +107,21 @@ class Report:
     # does, the run as a whole does not (no exportable snapshot), for ``consistency_note``
     consistency: str = "snapshot"
     consistency_note: str | None = None
+    subject: str = ""  # what was judged, for names that must be stable; default: the DSN
+    failure: RunFailure | None = None  # set when nothing (or not everything) was judged
+
+    @classmethod
+    def failed(
+        cls, tool_version: str, exit_code: int, message: str, *, dsn: str = "", subject: str = ""
+    ) -> Report:
+        """The report a run leaves behind when it ends in exit 2 or 3: never a pass."""
+        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        failure = RunFailure(exit_code or EXIT_INCOMPLETE, message)  # never 0
+        return cls(tool_version, dsn, None, now, 0.0, [], subject=subject, failure=failure)
+
+    @property
+    def title(self) -> str:
+        return self.subject or self.dsn
 
     @property
     def server_label(self) -> str:
@@ -107,18 +131,27 @@ class Report:
 
     @property
     def passed(self) -> bool:
-        return all(r.status in ("pass", "warn", "skip") for r in self.rules)
+        judged = all(r.status in ("pass", "warn", "skip") for r in self.rules)
+        return self.failure is None and judged
 
     def count(self, status: Status) -> int:
         return sum(1 for r in self.rules if r.status == status)
 
     @property
     def exit_code(self) -> int:
+        if self.failure is not None:
+            return self.failure.exit_code
         if self.count("error"):
             return EXIT_INCOMPLETE
         return EXIT_OPEN if self.passed else EXIT_CLOSED
 
     def to_dict(self) -> dict[str, Any]:
+        out = self._to_dict()
+        if self.failure is not None:
+            out["error"] = {"exit_code": self.failure.exit_code, "message": self.failure.message}
+        return out
+
+    def _to_dict(self) -> dict[str, Any]:
         return {
             "schema_version": SCHEMA_VERSION,
             "tool": {"name": "restoregate", "version": self.tool_version},

@@ -1,4 +1,10 @@
-"""GitHub Actions annotations: one ``::error`` line per failed or broken rule."""
+"""GitHub Actions annotations: one ``::error`` line per failed or broken rule.
+
+Workflow commands are read line by line from the log, so data must never end a line:
+every text goes through ``printable`` (no control characters, no ANSI) and then the
+workflow-command escaping of ``%``, ``\\r`` and ``\\n``; properties also escape ``:``
+and ``,``, so a name cannot close the property list (``::``) or add a property.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +12,7 @@ import os
 from typing import TextIO
 
 from restoregate.report import Report, markdown
-
-
-def _escape(text: str) -> str:
-    """Workflow-command escaping for data and properties."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _property(text: str) -> str:
-    return _escape(text).replace(":", "%3A").replace(",", "%2C")
+from restoregate.report.escape import printable, workflow_data, workflow_property
 
 
 def in_github_actions() -> bool:
@@ -34,10 +32,14 @@ def summarize(report: Report) -> None:
 
 
 def annotate(report: Report, stream: TextIO) -> None:
+    if report.failure is not None:
+        title = workflow_property("restoregate: the checks could not run")
+        stream.write(f"::error title={title}::{workflow_data(printable(report.failure.message))}\n")
     for result in report.rules:
         if result.status not in ("fail", "error", "warn"):
             continue
         level = "warning" if result.status == "warn" else "error"
         lines = [result.message] + [v.describe() for v in result.violations[:10]]
-        title = _property(f"restoregate: rule {result.id} ({result.status})")
-        stream.write(f"::{level} title={title}::{_escape(chr(10).join(lines))}\n")
+        title = workflow_property(f"restoregate: rule {result.id} ({result.status})")
+        message = "\n".join(printable(line) for line in lines)
+        stream.write(f"::{level} title={title}::{workflow_data(message)}\n")

@@ -23,6 +23,7 @@ from rich.progress import (
 from rich.table import Column
 
 from restoregate.report import RuleResult
+from restoregate.report.escape import printable
 from restoregate.rules.ruleset import Rule
 
 
@@ -59,14 +60,14 @@ class TerminalProgress:
 
     def rule_started(self, rule: Rule) -> None:
         self._rule = rule.id
-        self._progress.update(self._task, description=f"rule {escape(rule.id)}")
+        self._progress.update(self._task, description=f"rule {escape(printable(rule.id))}")
 
     def target(self, what: str, count: int = 1) -> None:
         """A probe answering ``count`` targets started: count them, show what it reads."""
         task = self._progress.tasks[0]
         if task.total is not None and task.completed + count > task.total:
             self._progress.update(self._task, total=task.completed + count)
-        self._progress.update(self._task, advance=count, current=escape(what))
+        self._progress.update(self._task, advance=count, current=escape(printable(what)))
 
     def rule_finished(self, result: RuleResult) -> None:
         self._progress.update(self._task, current="")

@@ -1,4 +1,10 @@
-"""``--format text``: a table of rules, then each failure in words, then the verdict."""
+"""``--format text``: a table of rules, then each failure in words, then the verdict.
+
+Everything that comes from the database or a rules file goes through ``printable`` and
+into rich ``Text`` (never markup), and wrapped lines indent under their bullet, so data
+can neither start a line of its own nor colour the terminal: the verdict is always the
+only line that starts with ``GATE``.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +13,11 @@ import shutil
 from typing import TextIO
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from restoregate.report import Report, RuleResult
+from restoregate.report.escape import printable
 
 STYLES = {
     "pass": "green",
@@ -32,20 +38,23 @@ def render(report: Report, stream: TextIO, *, color: bool = False) -> None:
 
 
 def _render(report: Report, console: Console) -> None:
-    console.print(
-        f"[bold]restoregate {report.tool_version}[/] · {escape(report.dsn)} · "
-        f"{escape(report.server_label)} · "
-        f"{report.duration_s:.2f} s",
-        highlight=False,
+    header = Text.assemble(
+        (f"restoregate {report.tool_version}", "bold"), f" · {printable(report.title)}"
     )
+    if report.failure is None:
+        header.append(f" · {printable(report.server_label)} · {report.duration_s:.2f} s")
+    console.print(header, soft_wrap=True)
     if report.consistency != "snapshot":
+        note = printable(report.consistency_note or "no shared snapshot")
         console.print(
-            "results are consistent per batch of probes, not as one snapshot: "
-            f"{escape(report.consistency_note or 'no shared snapshot')}",
+            Text(f"results are consistent per batch of probes, not as one snapshot: {note}"),
             style="yellow",
             highlight=False,
         )
-    console.print(_table(report))
+    if report.failure is not None:
+        console.print(_hanging([("?", Text(printable(report.failure.message)))]))
+    else:
+        console.print(_table(report))
     for result in report.rules:
         if (
             result.status in ("fail", "warn", "error")
@@ -55,9 +64,7 @@ def _render(report: Report, console: Console) -> None:
         ):
             _details(console, result)
     console.print()
-    console.print(
-        verdict(report), style="bold green" if report.passed else "bold red", highlight=False
-    )
+    console.print(Text(verdict(report), style="bold green" if report.passed else "bold red"))
 
 
 def _width(stream: TextIO) -> int:
@@ -67,13 +74,17 @@ def _width(stream: TextIO) -> int:
 
 
 def _table(report: Report) -> Table:
-    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    # pad_edge: every row, wrapped or not, starts with a space, never with data
+    table = Table(show_edge=False, pad_edge=True, box=None, header_style="bold")
     for name in ("rule", "check", "severity", "status", "result"):
         table.add_column(name, overflow="fold")
     for r in report.rules:
-        style = STYLES[r.status]
         table.add_row(
-            escape(r.id), r.check, r.severity, f"[{style}]{r.status.upper()}[/]", escape(r.message)
+            Text(printable(r.id)),
+            Text(printable(r.check)),
+            Text(printable(r.severity)),
+            Text(r.status.upper(), style=STYLES[r.status]),
+            Text(printable(r.message)),
         )
     return table
 
@@ -81,26 +92,24 @@ def _table(report: Report) -> Table:
 def _details(console: Console, result: RuleResult) -> None:
     style = STYLES[result.status]
     console.print()
-    console.print(
-        f"[{style}]{MARKS[result.status]} {escape(result.id)}[/] — {escape(result.message)}",
-        highlight=False,
-    )
-    lines = [("•", Text(v.describe())) for v in result.violations]
-    lines += [("!", Text(v.describe(), style="yellow")) for v in result.advisories]
+    title = Text.assemble((printable(result.id), style), f" — {printable(result.message)}")
+    console.print(_hanging([(MARKS[result.status], title)], indent=""))
+    lines = [("•", Text(printable(v.describe()))) for v in result.violations]
+    lines += [("!", Text(printable(v.describe()), style="yellow")) for v in result.advisories]
     if result.hint:
-        lines.append(("hint:", Text(result.hint, style="italic")))
-    console.print(_hanging(lines), highlight=False)
+        lines.append(("hint:", Text(printable(result.hint), style="italic")))
+    console.print(_hanging(lines))
     unchecked = [
-        ("?", Text(f"not checkable: {u.subject}: {u.reason}", style="dim"))
+        ("?", Text(printable(f"not checkable: {u.subject}: {u.reason}"), style="dim"))
         for u in result.unchecked
     ]
-    console.print(_hanging(unchecked), highlight=False)
+    console.print(_hanging(unchecked))
     listed = [
-        ("·", Text(f"{name.replace('_', ' ')}: {_listing(items)}", style="dim"))
+        ("·", Text(printable(f"{name.replace('_', ' ')}: {_listing(items)}"), style="dim"))
         for name, items in result.lists.items()
         if items
     ]
-    console.print(_hanging(listed), highlight=False)
+    console.print(_hanging(listed))
 
 
 def _listing(items: list[str], shown: int = 10) -> str:
@@ -108,18 +117,24 @@ def _listing(items: list[str], shown: int = 10) -> str:
     return text + (f" and {len(items) - shown:,} more" if len(items) > shown else "")
 
 
-def _hanging(lines: list[tuple[str, Text]]) -> Table:
+def _hanging(lines: list[tuple[str, Text]], indent: str = "  ") -> Table:
     """Bulleted lines whose continuation lines indent under the text, not the bullet."""
     grid = Table.grid(padding=(0, 1))
     grid.add_column(no_wrap=True)
-    grid.add_column()
+    grid.add_column(overflow="fold")
     for mark, text in lines:
-        grid.add_row(f"  {mark}", text)
+        grid.add_row(f"{indent}{mark}", text)
     return grid
 
 
 def verdict(report: Report) -> str:
+    """The last line of every report; built from counts only, never from data."""
     judged = [r for r in report.rules if r.status != "skip"]
+    if report.failure is not None:
+        return (
+            f"GATE CLOSED: the checks could not run (exit {report.failure.exit_code}). "
+            "Nothing was proven safe; fix the cause and run again."
+        )
     if report.count("error"):
         return (
             f"GATE CLOSED: {report.count('error')} of {len(judged)} rules could not be "

@@ -17,6 +17,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from restoregate.errors import CheckFailedToRun, ConnectionProblem, UsageError
+from restoregate.redact import mask_dsn, redact, secrets, uri_problem
 from restoregate.settings import SessionSettings
 
 __all__ = ["SessionSettings", "connect", "connected_dsn", "describe_dsn", "server_settings"]
@@ -31,6 +32,7 @@ PARSING = {
     "transform_null_equals": "off",
     "client_encoding": "UTF8",
 }
+_ENCODE_HINT = "percent-encode a URI's user and password: / as %2F, @ as %40, % as %25"
 
 
 def server_settings(settings: SessionSettings) -> dict[str, str]:
@@ -46,17 +48,24 @@ def server_settings(settings: SessionSettings) -> dict[str, str]:
 
 
 def describe_dsn(dsn: str | None) -> str:
-    """The DSN as reports show it: a URI without the password, whatever form was given."""
+    """The DSN as reports show it: a URI without the password, whatever form was given.
+
+    A DSN libpq cannot parse, or parses into something else than its author meant (an
+    unencoded ``/`` or ``@`` in a URI password), is shown as given with the secret masked.
+    """
     try:
         params = conninfo_to_dict(dsn or "")
     except psycopg.ProgrammingError:
-        return "(unparsable DSN)"
-    return _uri(
+        return mask_dsn(dsn or "")
+    if dsn and secrets(dsn) and params.get("password") not in secrets(dsn):
+        return mask_dsn(dsn)
+    shown = _uri(
         user=str(params.get("user") or os.environ.get("PGUSER") or ""),
         host=str(params.get("host") or os.environ.get("PGHOST") or ""),
         port=str(params.get("port") or os.environ.get("PGPORT") or ""),
         dbname=str(params.get("dbname") or os.environ.get("PGDATABASE") or ""),
     )
+    return redact(shown, dsn)
 
 
 def connected_dsn(conn: psycopg.Connection[object]) -> str:
@@ -77,10 +86,17 @@ def _uri(*, user: str, host: str, port: str, dbname: str) -> str:
 
 def connect(dsn: str | None, settings: SessionSettings) -> psycopg.Connection[object]:
     """Connect, apply the session settings, and leave the connection ready for a snapshot."""
+    problem = uri_problem(dsn)
+    if problem:  # libpq would read another host out of it and send it the password
+        raise UsageError(f"--dsn {mask_dsn(dsn or '')}: {problem}", _ENCODE_HINT)
     try:
         params = conninfo_to_dict(dsn or "")
     except psycopg.ProgrammingError as exc:
-        raise UsageError(f"--dsn is not a valid connection string: {_first_line(exc)}") from None
+        raise UsageError(
+            f"--dsn {mask_dsn(dsn or '')} is not a valid connection string: "
+            f"{redact(_first_line(exc), dsn)}",
+            _ENCODE_HINT,
+        ) from None
     extra: dict[str, str | int] = {"application_name": APPLICATION_NAME}
     if "connect_timeout" not in params and "PGCONNECT_TIMEOUT" not in os.environ:
         extra["connect_timeout"] = settings.connect_timeout
@@ -89,7 +105,7 @@ def connect(dsn: str | None, settings: SessionSettings) -> psycopg.Connection[ob
         conn: psycopg.Connection[object] = psycopg.connect(conninfo, autocommit=True)
     except psycopg.Error as exc:
         raise ConnectionProblem(
-            f"cannot connect to {describe_dsn(dsn)}: {_first_line(exc)}",
+            f"cannot connect to {describe_dsn(dsn)}: {redact(_first_line(exc), dsn)}",
             "check --dsn (or PGHOST, PGPORT, PGDATABASE, PGUSER, PGSERVICE) and that the "
             "server accepts connections",
         ) from None

@@ -1,0 +1,65 @@
+"""The console script's first code: light, so Ctrl-C during start-up is one line too.
+
+Importing the CLI loads click, rich and psycopg, which takes a noticeable moment; an
+interrupt in that moment would print a Python traceback. Here, before anything heavy,
+SIGTERM (a CI job's timeout, a runbook's kill) is made to unwind like Ctrl-C, and either
+ends the program with one line on stderr and exit 3: the checks could not complete,
+nothing was proven safe (the contract's code for an incomplete run, whenever it happens).
+"""
+
+from __future__ import annotations
+
+import sys
+
+EXIT_INTERRUPTED = 3  # errors.EXIT_INCOMPLETE, without importing anything else
+INTERRUPTED = "interrupted: nothing was proven safe"
+_seen = {"early": False}
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def say_interrupted() -> None:
+    try:
+        sys.stderr.write(f"restoregate: {INTERRUPTED}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _run() -> object:
+    try:
+        import signal
+
+        signal.signal(signal.SIGTERM, _interrupt)
+        from restoregate.cli import run
+
+        run()
+    except KeyboardInterrupt:  # before the CLI could handle it: while importing
+        say_interrupted()
+        _seen["early"] = True
+        return EXIT_INTERRUPTED
+    except SystemExit as exc:
+        return exc.code
+    return 0
+
+
+def main() -> None:
+    code = _run()
+    if _seen["early"]:
+        # An interrupt that cut an import short can leave CPython set to re-raise SIGINT
+        # at exit (the process would die by the signal); nothing is running yet, so end
+        # by hand. Later interrupts unwind normally: servers stop, threads are joined.
+        import atexit
+        import os
+
+        atexit._run_exitfuncs()
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                if stream is not None:
+                    stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(code if isinstance(code, int) else EXIT_INTERRUPTED)
+    sys.exit(code)  # type: ignore[arg-type]
