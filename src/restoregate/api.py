@@ -54,6 +54,7 @@ EngineFactory = Callable[[str | None, SessionSettings], AbstractContextManager[E
 def open_engine(dsn: str | None, settings: SessionSettings) -> AbstractContextManager[Engine]:
     """The engine the DSN's scheme names, connected and holding one snapshot."""
     return engine_for(dsn).open_engine(dsn, settings)
+RESTORE_RULE = "restore_errors"  # the rule verify-dump adds: what pg_restore reported
 
 
 class Progress(Protocol):
@@ -83,13 +84,14 @@ def run_check(
     restore_point: datetime | None = None,
     baseline: Path | None = None,
     engine_factory: EngineFactory = open_engine,
+RESTORE_RULE = "restore_errors"  # the rule verify-dump adds: what pg_restore reported
 ) -> Report:
     """Connect to a restored database, judge every selected rule, return the report."""
     ruleset = rules if rules is not None else load_rules(rules_paths)
     source = manifests.read(Path(baseline)) if baseline is not None else None
     if source is not None:
         ruleset = with_baseline_rule(ruleset)
-    selected = select_rules(ruleset, only, skip)
+    selected = select_rules(ruleset, only, skip, allow_none=allow_none)
     started_at = datetime.now(timezone.utc)
     clock = time.perf_counter()
     with engine_factory(dsn, settings or SessionSettings()) as engine:
@@ -145,18 +147,36 @@ def verify_dump(
     keep: bool = False,
     phase: Callable[[str], None] = lambda _: None,
     settings: SessionSettings | None = None,
+    restore_point: datetime | None = None,
     baseline: Path | None = None,
 ) -> tuple[Report, str | None]:
-    """Restore a dump into a throwaway server and judge it; the DSN too when ``keep``."""
+    """Restore a dump into a throwaway server and judge it; the DSN too when ``keep``.
+
+    ``restore_errors`` is a rule like the others for ``only``/``skip``: skipped, the
+    restore still runs (it must) but its errors are not judged.
+    """
     ruleset = rules if rules is not None else load_rules(rules_paths)
-    select_rules(ruleset, only, skip)
+    judged = with_baseline_rule(ruleset) if baseline is not None else ruleset
+    chosen = select_rules(judged, only, skip, extra=(RESTORE_RULE,))
 
     def judge(dsn: str) -> Report:
         return run_check(
-            dsn, rules=ruleset, only=only, skip=skip, settings=settings, baseline=baseline
+            dsn,
+            rules=ruleset,
+            skip=[r.id for r in judged.rules if r.id not in chosen],
+            settings=settings,
+            restore_point=restore_point,
+            baseline=baseline,
+            allow_none=True,
         )
 
-    return verify.verify_dump(Path(dump), judge, jobs=jobs, keep=keep, phase=phase)
+    report, kept = verify.verify_dump(Path(dump), judge, jobs=jobs, keep=keep, phase=phase)
+    if RESTORE_RULE not in chosen:
+        restored = report.rules[0]
+        report.rules[0] = replace(
+            restored, status="skip", message="skipped by --only/--skip", violations=[]
+        )
+    return report, kept
 
 
 def init_rules(
@@ -269,8 +289,16 @@ def require_support(ruleset: RuleSet, selected: set[str], engine: Engine) -> Non
             )
 
 
-def select_rules(ruleset: RuleSet, only: Sequence[str], skip: Sequence[str]) -> set[str]:
-    ids = [r.id for r in ruleset.rules]
+def select_rules(
+    ruleset: RuleSet,
+    only: Sequence[str],
+    skip: Sequence[str],
+    *,
+    extra: Sequence[str] = (),
+    allow_none: bool = False,
+) -> set[str]:
+    """The ids to judge; ``extra`` names rules the command adds (``restore_errors``)."""
+    ids = [r.id for r in ruleset.rules] + list(extra)
     for option, given in (("--only", only), ("--skip", skip)):
         for rule_id in given:
             if rule_id not in ids:
@@ -278,7 +306,7 @@ def select_rules(ruleset: RuleSet, only: Sequence[str], skip: Sequence[str]) -> 
                 hint = f"did you mean {close[0]!r}?" if close else f"rule ids: {', '.join(ids)}"
                 raise UsageError(f"{option} {rule_id!r}: no rule has that id", hint)
     chosen = {i for i in ids if (not only or i in only) and i not in skip}
-    if not chosen:
+    if not chosen and not allow_none:
         raise UsageError(
             "--only/--skip leave no rule to run: a gate that judged nothing is not open"
         )

@@ -5,23 +5,34 @@ Exit codes: 0 gate open, 1 a rule failed, 2 usage or rules error, 3 could not ch
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 import click
-from rich.console import Console
 
-from restoregate import __version__, api
+from restoregate import __version__
+from restoregate.cli_options import (
+    color_mode,
+    color_option,
+    format_option,
+    pg_bin_option,
+    role_option,
+    rules_option,
+    selection_options,
+    session_options,
+)
 from restoregate.errors import EXIT_INCOMPLETE, EXIT_USAGE, RestoregateError, UsageError
-from restoregate.report.formats import render
-from restoregate.report.github import annotate, in_github_actions, summarize
-from restoregate.report.progress import TerminalProgress
-from restoregate.report.text import verdict
+from restoregate.terminal import console, is_live, wants_color
+
+if TYPE_CHECKING:  # the heavy modules load only when a command runs: --help stays fast
+    from restoregate import api
 
 
 class _Group(click.Group):
@@ -45,16 +56,42 @@ class _Group(click.Group):
                 f"internal error: {exc!r}. Rerun with --debug for the traceback; please report it",
             )
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Each command's whole first sentence, wrapped, never cut off with "..."."""
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=1_000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
 
 def _fail(ctx: click.Context, code: int, message: str) -> NoReturn:
     click.echo(f"restoregate: {message}", err=True)
+    _prometheus_failure(ctx, code)
     ctx.exit(code)
 
 
-_ROLE_HELP = (
-    "SET ROLE to ROLE before anything runs (as pg_dump --role), so a superuser "
-    "login keeps only ROLE's privileges."
-)
+def _prometheus_failure(ctx: click.Context, code: int) -> None:
+    """--format prometheus --output: a run that ended early still says so in the textfile."""
+    fmt, output = ctx.meta.get(_REPORT_TARGET, (None, None))
+    if fmt != "prometheus" or not output:
+        return
+    from restoregate.report.prometheus import render_failure
+
+    try:
+        _atomic_write(str(output), lambda stream: render_failure(code, stream))
+    except UsageError as exc:
+        click.echo(f"restoregate: {exc}", err=True)
+
+
+_REPORT_TARGET = "restoregate.report_target"  # (format, --output) of the running command
+
+
+def _report_target(ctx: click.Context, fmt: str, output: str | None) -> None:
+    ctx.meta[_REPORT_TARGET] = (fmt, output)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -84,67 +121,24 @@ def cli(ctx: click.Context, debug: bool) -> None:
     help="libpq connection string or postgresql:// URI (env RESTOREGATE_DSN). "
     "Omitted: PGHOST, PGDATABASE, PGSERVICE... decide, as for psql.",
 )
-@click.option(
-    "--rules",
-    "rules_paths",
-    multiple=True,
-    metavar="FILE",
-    help="Rules file (repeatable). Omitted: the built-in defaults.",
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "junit", "markdown"]),
-    default="text",
-    show_default=True,
-    help="Report format.",
-)
+@rules_option
+@format_option
 @click.option(
     "--output",
     type=click.Path(dir_okay=False),
     metavar="FILE",
     help="Write the report to FILE; a one-line verdict still goes to stderr.",
 )
-@click.option("--only", multiple=True, metavar="ID", help="Run only this rule (repeatable).")
-@click.option("--skip", multiple=True, metavar="ID", help="Skip this rule (repeatable).")
-@click.option(
-    "--statement-timeout",
-    default="30min",
-    show_default=True,
-    metavar="DURATION",
-    help="Longest any one query may run, 1ms to 24h (500ms, 30s, 15min, 1h30m).",
-)
+@selection_options
+@session_options
 @click.option(
     "--baseline",
     type=click.Path(dir_okay=False, path_type=Path),
     metavar="FILE",
     help="A manifest from `restoregate snapshot` of the source: adds the baseline rule.",
 )
-@click.option(
-    "--restore-point",
-    type=click.DateTime(
-        [
-            "%Y-%m-%dT%H:%M:%S%z",
-            "%Y-%m-%dT%H:%M:%S",
-            "%Y-%m-%d %H:%M:%S%z",
-            "%Y-%m-%d %H:%M:%S",
-            "%Y-%m-%dT%H:%M%z",
-            "%Y-%m-%dT%H:%M",
-            "%Y-%m-%d",
-        ]
-    ),
-    metavar="TIMESTAMP",
-    help="When the backup was taken (ISO 8601; UTC unless an offset is given). "
-    "freshness rules measure age from it instead of from now.",
-)
-@click.option(
-    "--lock-timeout",
-    default="10s",
-    show_default=True,
-    metavar="DURATION",
-    help="Longest to wait for a table lock (only ACCESS SHARE is ever taken), 1ms to 1h.",
-)
-@click.option("--role", metavar="ROLE", help=_ROLE_HELP)
+@role_option
+@color_option
 @click.pass_context
 def check(
     ctx: click.Context,
@@ -155,9 +149,9 @@ def check(
     only: Sequence[str],
     skip: Sequence[str],
     statement_timeout: str,
-    baseline: Path | None,
-    restore_point: datetime | None,
     lock_timeout: str,
+    restore_point: datetime | None,
+    baseline: Path | None,
     role: str | None,
 ) -> None:
     """Run the rules against a restored database and exit with the gate's verdict.
@@ -167,11 +161,15 @@ def check(
       restoregate check --dsn postgresql://checker@db.internal/prod \\
           --rules rules/app.yaml --format json --output gate.json
     """
+    from restoregate import api
+    from restoregate.report.progress import TerminalProgress
+
+    _report_target(ctx, fmt, output)
     settings = api.SessionSettings(
         statement_timeout=statement_timeout, lock_timeout=lock_timeout, role=role
     )
-    stderr = Console(stderr=True)
-    progress = TerminalProgress(stderr) if stderr.is_terminal else None
+    live = is_live(sys.stderr)
+    progress = TerminalProgress(console(sys.stderr, color_mode(ctx))) if live else None
     with progress or nullcontext():
         report = api.run_check(
             dsn,
@@ -180,38 +178,52 @@ def check(
             skip=skip,
             settings=settings,
             progress=progress,
-            restore_point=_aware(restore_point),
+            restore_point=restore_point,
             baseline=baseline,
         )
-    ctx.exit(_emit(report, fmt, output))
+    ctx.exit(_emit(ctx, report, fmt, output))
 
 
-def _emit(report: api.Report, fmt: str, output: str | None) -> int:
+def _emit(ctx: click.Context, report: api.Report, fmt: str, output: str | None) -> int:
     """Write the report where it was asked for; annotate in GitHub Actions; the exit code."""
+    from restoregate.report.formats import render
+    from restoregate.report.github import annotate, in_github_actions, summarize
+    from restoregate.report.text import verdict
+
     if output:
-        _write_file(report, fmt, output)
+        _atomic_write(output, lambda stream: render(report, fmt, stream))
         click.echo(f"{verdict(report)} Report: {output}", err=True)
     else:
-        render(report, fmt, sys.stdout, color=sys.stdout.isatty())
+        render(report, fmt, sys.stdout, color=wants_color(sys.stdout, color_mode(ctx)))
     if in_github_actions():
         annotate(report, sys.stderr)
         summarize(report)
     return report.exit_code
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    """A restore point without an offset is UTC, as backup tools log it."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=timezone.utc)
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
-def _write_file(report: api.Report, fmt: str, path: str) -> None:
+def _atomic_write(path: str, write: Callable[[TextIO], None]) -> None:
+    """Readers (node_exporter, a CI step) see the old file or the new one, never half."""
+    target = Path(path)
     try:
-        with open(path, "w", encoding="utf-8") as stream:
-            render(report, fmt, stream)
+        fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
     except OSError as exc:
         raise UsageError(f"--output {path}: cannot write the report: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            write(stream)
+        os.chmod(temporary, 0o666 & ~_umask())
+        os.replace(temporary, target)
+    except OSError as exc:
+        raise UsageError(f"--output {path}: cannot write the report: {exc.strerror}") from None
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
 
 
 @cli.command()
@@ -236,7 +248,8 @@ def _write_file(report: api.Report, fmt: str, path: str) -> None:
     show_default=True,
     help="Share of sampled values a suspected reference must match.",
 )
-@click.option("--role", metavar="ROLE", help=_ROLE_HELP)
+@role_option
+@color_option
 @click.pass_context
 def init(
     ctx: click.Context,
@@ -258,6 +271,8 @@ def init(
       restoregate init --dsn postgresql://checker@db/prod -o rules/prod.yaml
       restoregate check --dsn postgresql://checker@db/prod --rules rules/prod.yaml
     """
+    from restoregate import api
+
     if output and not force and Path(output).exists():
         raise UsageError(f"{output} exists; pass --force to overwrite it")
     text = api.init_rules(dsn, min_match=min_match, settings=api.SessionSettings(role=role))
@@ -274,29 +289,16 @@ def init(
 
 @cli.command("verify-dump")
 @click.argument("dump", type=click.Path(path_type=Path), metavar="FILE")
-@click.option(
-    "--rules",
-    "rules_paths",
-    multiple=True,
-    metavar="FILE",
-    help="Rules file (repeatable). Omitted: the built-in defaults.",
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "junit", "markdown"]),
-    default="text",
-    show_default=True,
-    help="Report format.",
-)
+@rules_option
+@format_option
 @click.option(
     "--output",
     type=click.Path(dir_okay=False),
     metavar="FILE",
     help="Write the report to FILE; a one-line verdict still goes to stderr.",
 )
-@click.option("--only", multiple=True, metavar="ID", help="Run only this rule (repeatable).")
-@click.option("--skip", multiple=True, metavar="ID", help="Skip this rule (repeatable).")
+@selection_options
+@session_options
 @click.option(
     "--jobs",
     "-j",
@@ -312,6 +314,8 @@ def init(
     help="A manifest taken when the backup was made: adds the baseline rule.",
 )
 @click.option("--keep", is_flag=True, help="Leave the restored server running; print its DSN.")
+@pg_bin_option
+@color_option
 @click.pass_context
 def verify_dump(
     ctx: click.Context,
@@ -321,6 +325,9 @@ def verify_dump(
     output: str | None,
     only: Sequence[str],
     skip: Sequence[str],
+    statement_timeout: str,
+    lock_timeout: str,
+    restore_point: datetime | None,
     jobs: int,
     baseline: Path | None,
     keep: bool,
@@ -336,10 +343,15 @@ def verify_dump(
       restoregate verify-dump nightly.dump --rules rules/app.yaml --format junit \\
           --output restore-gate.xml
     """
+    from restoregate import api
+
+    _report_target(ctx, fmt, output)
+    settings = api.SessionSettings(statement_timeout=statement_timeout, lock_timeout=lock_timeout)
     ruleset = api.load_rules(rules_paths)  # a bad rules file fails before any restore
-    api.select_rules(ruleset, only, skip)
-    stderr = Console(stderr=True)
-    status = stderr.status("starting") if stderr.is_terminal else nullcontext()
+    judged = api.with_baseline_rule(ruleset) if baseline is not None else ruleset
+    api.select_rules(judged, only, skip, extra=(api.RESTORE_RULE,))
+    live = is_live(sys.stderr)
+    status = console(sys.stderr, color_mode(ctx)).status("starting") if live else nullcontext()
     with status as shown:
         report, kept = api.verify_dump(
             dump,
@@ -348,12 +360,14 @@ def verify_dump(
             skip=skip,
             jobs=jobs,
             keep=keep,
+            settings=settings,
+            restore_point=restore_point,
             baseline=baseline,
             phase=shown.update if shown is not None else lambda _: None,
         )
     if kept:
         click.echo(kept, err=True)
-    ctx.exit(_emit(report, fmt, output))
+    ctx.exit(_emit(ctx, report, fmt, output))
 
 
 @cli.command()
@@ -385,6 +399,7 @@ def verify_dump(
     metavar="ROLE",
     help="Record this role's table privileges (repeatable).",
 )
+@color_option
 @click.pass_context
 def snapshot(
     ctx: click.Context,
@@ -405,20 +420,25 @@ def snapshot(
       restoregate snapshot --dsn "$SOURCE" --snapshot "$SNAP" --exact -o nightly.manifest.json
       restoregate verify-dump nightly.dump --baseline nightly.manifest.json
     """
+    from restoregate import api
+    from restoregate.report import plural
+
     manifest = api.snapshot(dsn, exact=exact, roles=roles, snapshot_id=snapshot_id)
     api.write_manifest(manifest, output)
     counted = sum(len(v) for v in manifest["objects"].values())
-    click.echo(f"wrote {output}: {counted} objects, {len(manifest['tables'])} tables", err=True)
+    tables = plural(len(manifest["tables"]), "table")
+    click.echo(f"wrote {output}: {plural(counted, 'object')}, {tables}", err=True)
     ctx.exit(0)
 
 
 @cli.group()
 def rules() -> None:
-    """Work with rules files."""
+    """Work with rules files: validate yours, print the built-in ones."""
 
 
 @rules.command("lint")
 @click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@color_option
 @click.pass_context
 def rules_lint(ctx: click.Context, files: Sequence[str]) -> None:
     """Validate rules files without a database: exit 0 when all are valid, else 2.
@@ -427,6 +447,8 @@ def rules_lint(ctx: click.Context, files: Sequence[str]) -> None:
     Example:
       restoregate rules lint rules/default.yaml rules/app.yaml
     """
+    from restoregate import api
+
     problems = {e.path: e for e in api.lint(files)}
     for path in files:
         if path in problems:
@@ -436,19 +458,49 @@ def rules_lint(ctx: click.Context, files: Sequence[str]) -> None:
     ctx.exit(EXIT_USAGE if problems else 0)
 
 
+@rules.command("show")
+@click.argument("name", default="default", metavar="[NAME]")
+@color_option
+@click.pass_context
+def rules_show(ctx: click.Context, name: str) -> None:
+    """Print a built-in rules file (default: the rules check runs without --rules).
+
+    The names of all built-in files go to stderr, so stdout is the file alone.
+
+    \b
+    Example:
+      restoregate rules show > rules/app.yaml     # start your own from the defaults
+      restoregate rules show dayone               # the demo's rules
+    """
+    from restoregate.rules import builtin
+
+    click.echo(builtin.text(name), nl=False)
+    click.echo(f"# built-in rules: {', '.join(builtin.names())}", err=True)
+    ctx.exit(0)
+
+
 @cli.command()
 @click.option("--keep", is_flag=True, help="Leave the demo server running and print its DSN.")
+@pg_bin_option
+@color_option
 @click.pass_context
 def demo(ctx: click.Context, keep: bool) -> None:
-    """A restore gone wrong, caught: an embedded PostgreSQL, a bad restore, then check.
+    """A restore gone wrong, caught: a throwaway PostgreSQL, a bad restore, then check.
+
+    Exits 1, as the gate should on this restore.
 
     \b
     Example:
       restoregate demo
     """
+    import shutil
+
     from restoregate.demo import run_demo
 
-    ctx.exit(run_demo(Console(), keep=keep))
+    mode = color_mode(ctx)
+    width = min(100, shutil.get_terminal_size((100, 24)).columns)
+    out = console(sys.stdout, mode, width=width)
+    ctx.exit(run_demo(out, keep=keep, color=wants_color(sys.stdout, mode)))
 
 
 def _interrupt(signum: int, frame: object) -> None:

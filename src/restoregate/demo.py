@@ -12,36 +12,41 @@ import sys
 import tempfile
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 
 from restoregate import api
-from restoregate.engines.postgres.embedded import EphemeralServer, run_tool
+from restoregate.engines.postgres.binaries import throwaway_server
+from restoregate.engines.postgres.embedded import run_tool
 from restoregate.engines.postgres.scripts import run_script
+from restoregate.report import Report, number, plural
 from restoregate.report.text import render
 from restoregate.rules.loader import example_rules
 
 DATABASE = "dayone"
 
 
-def run_demo(console: Console, *, keep: bool = False) -> int:
+def run_demo(console: Console, *, keep: bool = False, color: bool = False) -> int:
     """Build the broken restore, run the gate on it, explain; returns the gate's exit code."""
-    with EphemeralServer(keep=keep) as server, tempfile.TemporaryDirectory() as tmp:
+    with throwaway_server(keep=keep) as server, tempfile.TemporaryDirectory() as tmp:
         dsn = server.create_database(DATABASE)
         _build_broken_restore(console, dsn, Path(tmp) / "accounts.dump")
-        _step(console, "4. Before go-live, the runbook runs the gate:")
-        console.print("   [bold]restoregate check --rules rules/examples/dayone.yaml[/]\n")
+        _step(console, "4. Before go-live, the runbook runs the gate with the incident's rules")
+        console.print("   (see them with [bold]restoregate rules show dayone[/]):")
+        console.print("   [bold]restoregate check --rules dayone.yaml[/]\n")
         report = api.run_check(dsn, rules=example_rules("dayone"))
-        render(report, sys.stdout, color=console.is_terminal)
+        render(report, sys.stdout, color=color, width=console.width)
         _step(console, "\n5. And with no rules file at all, nothing declared anywhere:")
         console.print("   [bold]restoregate check[/]\n")
         unconfigured = api.run_check(dsn)
-        render(unconfigured, sys.stdout, color=console.is_terminal)
-        _explain(console, max(report.exit_code, unconfigured.exit_code))
+        render(unconfigured, sys.stdout, color=color, width=console.width)
+        _explain(console, report, max(report.exit_code, unconfigured.exit_code))
         if keep:
             console.print(f"\nThe demo database is still running: [bold]{escape(dsn)}[/]")
-        return report.exit_code
+            console.print(escape(server.stop_instructions()))
+        return max(report.exit_code, unconfigured.exit_code)
 
 
 def _step(console: Console, text: str) -> None:
@@ -65,16 +70,45 @@ def _build_broken_restore(console: Console, dsn: str, dump: Path) -> None:
     run_tool("pg_restore", ["-d", dsn, str(dump)], check=True)
 
 
-def _explain(console: Console, code: int) -> None:
-    """The two lines a newcomer needs to read the report above."""
-    meaning = (
-        "[bold]What this means:[/] journals still point at accounts 201-306, which the backup "
-        "never had, and the account id sequence is back at 200."
-    )
-    consequence = (
-        "The next 106 sign-ups would be handed those ids and read strangers' diaries, so the "
-        f"gate stays closed (exit {code}) and the runbook stops here."
-    )
+def _explain(console: Console, report: Report, code: int) -> None:
+    """What the report above means, said from the report itself, then the exit code."""
     console.print()
-    console.print(meaning, soft_wrap=True)
-    console.print(consequence, soft_wrap=True)
+    failed = [r for r in report.rules if r.status in ("fail", "error")]
+    if failed:
+        names = ", ".join(r.id for r in failed)
+        judged = sum(1 for r in report.rules if r.status != "skip")
+        console.print(
+            f"[bold]What this means:[/] {plural(len(failed), 'rule')} of {judged} failed "
+            f"({escape(names)})."
+        )
+    findings = [v.to_dict() for r in failed for v in r.violations]
+    for finding in findings:
+        line = _meaning(finding)
+        if line:
+            console.print(f"  • {escape(line)}")
+    console.print()
+    console.print(_closing(code))
+
+
+def _meaning(finding: dict[str, Any]) -> str | None:
+    if finding["kind"] == "sequence_behind":
+        return (
+            f"{finding['sequence']} would hand out {number(finding['next_value'])} next, "
+            f"but {finding['max_source']} already holds {number(finding['max_value'])}."
+        )
+    if finding["kind"] == "orphans" and finding["reassignable"]:
+        child, _, parent = str(finding["reference"]).partition(" -> ")
+        return (
+            f"{plural(finding['orphans'], 'row')} of {child} point at {parent} rows the backup "
+            f"never had; the next {number(finding['reassignable'])} new rows of "
+            f"{parent.split('(')[0]} would inherit them: strangers reading private journals."
+        )
+    return None
+
+
+def _closing(code: int) -> str:
+    if code == 1:
+        return "[bold]exit 1: the gate did its job.[/] The runbook stops here; nothing goes live."
+    if code == 0:
+        return "[bold red]exit 0: the gate opened on a broken restore; please report this.[/]"
+    return f"[bold red]exit {code}: the gate could not judge the restore (see above).[/]"

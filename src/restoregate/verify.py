@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from restoregate.engines.postgres.embedded import EphemeralServer, run_tool
+from restoregate.engines.postgres.binaries import throwaway_server
+from restoregate.engines.postgres.embedded import run_tool
 from restoregate.errors import RestoregateError, UsageError
 from restoregate.report import Report, RuleResult, Violation
 
@@ -147,7 +148,7 @@ def verify_dump(
     """
     fmt = detect_format(path)
     phase("starting an embedded PostgreSQL")
-    server = EphemeralServer(keep=keep)
+    server = throwaway_server(keep=keep)
     try:
         server.start()
         dsn = server.create_database(DATABASE)

@@ -10,7 +10,7 @@ from restoregate.checks._tables import find_columns, find_table, table_name
 from restoregate.context import CheckContext, Outcome
 from restoregate.engines.base import DuplicateKeys, Request
 from restoregate.names import QualifiedName
-from restoregate.report import Violation
+from restoregate.report import Violation, plural
 from restoregate.rules.ruleset import RuleSet
 from restoregate.sqlcheck import Call, check_expression
 
@@ -25,12 +25,12 @@ class Duplicates(Violation):
     sample: list[dict[str, Any]]  # {"key": [...], "rows": n}, most repeated first
 
     def describe(self) -> str:
-        top = ", ".join(f"{_key(s['key'])} ({s['rows']} rows)" for s in self.sample[:3]) + (
-            ", …" if len(self.sample) > 3 else ""
-        )
+        top = ", ".join(f"{_key(s['key'])} ({plural(s['rows'], 'row')})" for s in self.sample[:3])
+        top += ", …" if len(self.sample) > 3 else ""
         return (
-            f"{self.groups:,} values of ({', '.join(self.columns)}) in {self.table} are held by "
-            f"more than one row ({self.rows:,} rows in all), e.g. {top}"
+            f"{plural(self.groups, 'value')} of ({', '.join(self.columns)}) in {self.table} "
+            f"{'is' if self.groups == 1 else 'are'} held by more than one row "
+            f"({plural(self.rows, 'row')} in all), e.g. {top}"
         )
 
 
