@@ -89,7 +89,7 @@ def connect(dsn: str | None, settings: SessionSettings) -> psycopg.Connection[ob
         conn: psycopg.Connection[object] = psycopg.connect(conninfo, autocommit=True)
     except psycopg.Error as exc:
         raise ConnectionProblem(
-            f"cannot connect to {describe_dsn(dsn)}: {_first_line(exc)}",
+            f"cannot connect to {_target(params, dsn)}: {_first_line(exc)}",
             "check --dsn (or PGHOST, PGPORT, PGDATABASE, PGUSER, PGSERVICE) and that the "
             "server accepts connections",
         ) from None
@@ -152,6 +152,15 @@ def check_state(conn: psycopg.Connection[Any], expected: tuple[str, ...], what: 
             f"{what}: the session's {', '.join(changed)} changed during the probe",
             "a rules file tried to change the session; nothing after it can be trusted",
         )
+
+
+def _target(params: dict[str, object], dsn: str | None) -> str:
+    """What libpq used: the service (from the DSN or PGSERVICE) when there is one."""
+    if params.get("service"):
+        return f"service {params['service']}"
+    if os.environ.get("PGSERVICE"):
+        return f"service {os.environ['PGSERVICE']} (from PGSERVICE)"
+    return describe_dsn(dsn)
 
 
 def _first_line(exc: BaseException) -> str:
