@@ -33,7 +33,11 @@ def parse_timestamp(text: str) -> datetime:
 
 
 def _build(match: re.Match[str]) -> datetime:
-    moment = datetime.strptime(match["date"], "%Y-%m-%d").replace(
+    year, month, day = (int(part) for part in match["date"].split("-"))
+    moment = datetime(
+        year,
+        month,
+        day,
         hour=int(match["hour"] or 0),
         minute=int(match["minute"] or 0),
         second=int(match["second"] or 0),

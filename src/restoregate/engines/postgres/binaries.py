@@ -48,8 +48,8 @@ def wheel_installed() -> bool:
 def installed_bindir(path: str | None = None, patterns: tuple[str, ...] = VERSIONED_DIRS) -> Path:
     """An installed PostgreSQL's bin directory; one line saying what is missing if none."""
     found = shutil.which(_exe("initdb"), path=path)
-    if found and _complete(Path(found).parent):
-        return Path(found).parent
+    if found and _complete(Path(found).resolve().parent):  # /usr/local/bin/initdb -> …/15/bin
+        return Path(found).resolve().parent
     for candidate in _versioned(patterns):
         if _complete(candidate):
             return candidate

@@ -10,6 +10,7 @@ operator we call.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import psycopg
@@ -154,7 +155,7 @@ def check_state(conn: psycopg.Connection[Any], expected: tuple[str, ...], what: 
         )
 
 
-def _target(params: dict[str, object], dsn: str | None) -> str:
+def _target(params: Mapping[str, object], dsn: str | None) -> str:
     """What libpq used: the service (from the DSN or PGSERVICE) when there is one."""
     if params.get("service"):
         return f"service {params['service']}"
