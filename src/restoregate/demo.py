@@ -16,6 +16,8 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
 
 from restoregate import api
 from restoregate.engines.postgres.binaries import throwaway_server
@@ -33,8 +35,8 @@ def run_demo(console: Console, *, keep: bool = False, color: bool = False) -> in
     with throwaway_server(keep=keep) as server, tempfile.TemporaryDirectory() as tmp:
         dsn = server.create_database(DATABASE)
         _build_broken_restore(console, dsn, Path(tmp) / "accounts.dump")
-        _step(console, "4. Before go-live, the runbook runs the gate with the incident's rules")
-        console.print("   (see them with [bold]restoregate rules show dayone[/]):")
+        _step(console, "4. Before go-live, the runbook runs the gate with the incident's rules:")
+        console.print("   [bold]restoregate rules show dayone > dayone.yaml[/]")
         console.print("   [bold]restoregate check --rules dayone.yaml[/]\n")
         report = api.run_check(dsn, rules=example_rules("dayone"))
         render(report, sys.stdout, color=color, width=console.width)
@@ -44,8 +46,10 @@ def run_demo(console: Console, *, keep: bool = False, color: bool = False) -> in
         render(unconfigured, sys.stdout, color=color, width=console.width)
         _explain(console, report, max(report.exit_code, unconfigured.exit_code))
         if keep:
-            console.print(f"\nThe demo database is still running: [bold]{escape(dsn)}[/]")
-            console.print(escape(server.stop_instructions()))
+            console.print(
+                f"\nThe demo database is still running: [bold]{escape(dsn)}[/]", soft_wrap=True
+            )
+            console.print(escape(server.stop_instructions()), soft_wrap=True)  # one line to paste
         return max(report.exit_code, unconfigured.exit_code)
 
 
@@ -78,14 +82,16 @@ def _explain(console: Console, report: Report, code: int) -> None:
         names = ", ".join(r.id for r in failed)
         judged = sum(1 for r in report.rules if r.status != "skip")
         console.print(
-            f"[bold]What this means:[/] {plural(len(failed), 'rule')} of {judged} failed "
+            f"[bold]What this means:[/] {len(failed)} of {plural(judged, 'rule')} failed "
             f"({escape(names)})."
         )
     findings = [v.to_dict() for r in failed for v in r.violations]
-    for finding in findings:
-        line = _meaning(finding)
-        if line:
-            console.print(f"  • {escape(line)}")
+    bullets = Table.grid(padding=(0, 1))
+    bullets.add_column(no_wrap=True)
+    bullets.add_column()
+    for line in filter(None, map(_meaning, findings)):
+        bullets.add_row("  •", Text(line))
+    console.print(bullets)
     console.print()
     console.print(_closing(code))
 

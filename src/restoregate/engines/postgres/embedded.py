@@ -159,7 +159,9 @@ class EphemeralServer:
     def stop_instructions(self) -> str:
         """For a kept server: how a person stops it and removes its files."""
         pid_file = f"{self.data_dir}/postmaster.pid"
-        return f"stop it with: kill -INT $(head -1 {pid_file}) && rm -r {self._root}"
+        # the server deletes its pid file last: wait for that, or rm races with its shutdown
+        wait = f"while [ -e {pid_file} ]; do sleep 0.2; done"
+        return f"stop it with: kill -INT $(head -1 {pid_file}) && {wait} && rm -r {self._root}"
 
     def _running(self) -> Any:
         if self._server is None:
