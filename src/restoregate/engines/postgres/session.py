@@ -1,6 +1,6 @@
 """Opening the one gentle, read-only session every check runs in.
 
-Settings follow POSTGRES-NOTES.md: REPEATABLE READ READ ONLY so every probe sees one
+Settings follow docs/postgres-notes.md: REPEATABLE READ READ ONLY so every probe sees one
 snapshot; ``row_security = off`` so row-level security raises instead of hiding rows;
 timeouts so a lock queue or a huge table cannot hang a runbook; a ``search_path`` of
 ``pg_catalog, pg_temp`` so nothing in the restored database can hijack a function or an
