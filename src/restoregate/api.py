@@ -54,6 +54,8 @@ EngineFactory = Callable[[str | None, SessionSettings], AbstractContextManager[E
 def open_engine(dsn: str | None, settings: SessionSettings) -> AbstractContextManager[Engine]:
     """The engine the DSN's scheme names, connected and holding one snapshot."""
     return engine_for(dsn).open_engine(dsn, settings)
+
+
 RESTORE_RULE = "restore_errors"  # the rule verify-dump adds: what pg_restore reported
 
 
@@ -84,7 +86,7 @@ def run_check(
     restore_point: datetime | None = None,
     baseline: Path | None = None,
     engine_factory: EngineFactory = open_engine,
-RESTORE_RULE = "restore_errors"  # the rule verify-dump adds: what pg_restore reported
+    allow_none: bool = False,
 ) -> Report:
     """Connect to a restored database, judge every selected rule, return the report."""
     ruleset = rules if rules is not None else load_rules(rules_paths)
