@@ -22,12 +22,18 @@ from restoregate.report import Violation
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 sys.path.insert(0, str(DOCS))
-import generate_commands  # noqa: E402
+import generate  # noqa: E402
 
 
 def test_the_command_reference_is_generated_from_the_cli():
-    assert (DOCS / "commands.md").read_text() == generate_commands.render(), (
-        "docs/commands.md is stale: run python docs/generate_commands.py"
+    assert (DOCS / "commands.md").read_text() == generate.render(), (
+        "docs/commands.md is stale: run python docs/generate.py"
+    )
+
+
+def test_the_schema_lists_the_kinds_the_code_has():
+    assert (DOCS / "report.schema.json").read_text() == generate.schema(), (
+        "docs/report.schema.json is stale: run python docs/generate.py"
     )
 
 
