@@ -230,6 +230,8 @@ def test_top_level_help_shows_whole_command_summaries():
     flat = " ".join(result.output.split())
     assert "Run the rules against a restored database and exit with the gate's verdict." in flat
     assert "Restore a pg_dump archive into a throwaway PostgreSQL and run the gate on it." in flat
+    rules = " ".join(run("rules", "--help", env={"COLUMNS": "80"}).output.split())
+    assert "Validate rules files without a database: exit 0 when all are valid, else 2." in rules
 
 
 @pytest.mark.parametrize("args", [["--version"], ["--help"], ["check", "--help"]])

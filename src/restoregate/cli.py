@@ -35,7 +35,22 @@ if TYPE_CHECKING:  # the heavy modules load only when a command runs: --help sta
     from restoregate import api
 
 
-class _Group(click.Group):
+class _FullSummaries(click.Group):
+    """A group whose help lists every command with its whole first sentence."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Each command's whole first sentence, wrapped, never cut off with "..."."""
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=1_000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+class _Group(_FullSummaries):
     """Turns every failure into one line on stderr and the contract's exit code."""
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -55,17 +70,6 @@ class _Group(click.Group):
                 EXIT_INCOMPLETE,
                 f"internal error: {exc!r}. Rerun with --debug for the traceback; please report it",
             )
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        """Each command's whole first sentence, wrapped, never cut off with "..."."""
-        rows = []
-        for name in self.list_commands(ctx):
-            command = self.get_command(ctx, name)
-            if command is not None and not command.hidden:
-                rows.append((name, command.get_short_help_str(limit=1_000)))
-        if rows:
-            with formatter.section("Commands"):
-                formatter.write_dl(rows)
 
 
 def _fail(ctx: click.Context, code: int, message: str) -> NoReturn:
@@ -431,7 +435,7 @@ def snapshot(
     ctx.exit(0)
 
 
-@cli.group()
+@cli.group(cls=_FullSummaries)
 def rules() -> None:
     """Work with rules files: validate yours, print the built-in ones."""
 
