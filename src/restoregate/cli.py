@@ -5,19 +5,18 @@ Exit codes: 0 gate open, 1 a rule failed, 2 usage or rules error, 3 could not ch
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
-import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from restoregate import __version__
+from restoregate.atomic import atomic_write
 from restoregate.cli_options import (
     color_mode,
     color_option,
@@ -86,7 +85,7 @@ def _prometheus_failure(ctx: click.Context, code: int) -> None:
     from restoregate.report.prometheus import render_failure
 
     try:
-        _atomic_write(str(output), lambda stream: render_failure(code, stream))
+        atomic_write(str(output), lambda stream: render_failure(code, stream))
     except UsageError as exc:
         click.echo(f"restoregate: {exc}", err=True)
 
@@ -195,7 +194,7 @@ def _emit(ctx: click.Context, report: api.Report, fmt: str, output: str | None) 
     from restoregate.report.text import verdict
 
     if output:
-        _atomic_write(output, lambda stream: render(report, fmt, stream))
+        atomic_write(output, lambda stream: render(report, fmt, stream))
         click.echo(f"{verdict(report)} Report: {output}", err=True)
     else:
         render(report, fmt, sys.stdout, color=wants_color(sys.stdout, color_mode(ctx)))
@@ -203,31 +202,6 @@ def _emit(ctx: click.Context, report: api.Report, fmt: str, output: str | None) 
         annotate(report, sys.stderr)
         summarize(report)
     return report.exit_code
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _atomic_write(path: str, write: Callable[[TextIO], None]) -> None:
-    """Readers (node_exporter, a CI step) see the old file or the new one, never half."""
-    target = Path(path)
-    try:
-        fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
-    except OSError as exc:
-        raise UsageError(f"--output {path}: cannot write the report: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            write(stream)
-        os.chmod(temporary, 0o666 & ~_umask())
-        os.replace(temporary, target)
-    except OSError as exc:
-        raise UsageError(f"--output {path}: cannot write the report: {exc.strerror}") from None
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
 
 
 @cli.command()
