@@ -44,7 +44,7 @@ def test_the_explanation_follows_the_report_not_a_script():
     console, out = _console()
     report = Report("0.1.0", "x", "18", "2026-12-01T06:40:06Z", 0.1, [])
     report.rules.append(RuleResult("sequences", "sequences", "error", "pass", "ok"))
-    _explain(console, report)
+    _explain(console, report, report.exit_code)
     said = out.getvalue()
     assert "did its job" not in said and "What this means" not in said
     assert "exit 0: the gate opened on a broken restore" in said
