@@ -23,9 +23,18 @@ from subprocess import CompletedProcess
 
 import pytest
 
+from restoregate.report import Report
 from tests.pgtest import Database, PgServer, choose_kind, describe_choice, start_server
+from tests.report_schema import validate_report
 
 _DESCRIPTION = pytest.StashKey[str]()
+
+
+@pytest.fixture(autouse=True)
+def _json_reports_match_the_schema(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every report a test turns into JSON is validated against docs/report.schema.json."""
+    to_dict = Report.to_dict
+    monkeypatch.setattr(Report, "to_dict", lambda self: validate_report(to_dict(self)))
 
 
 def pytest_report_header() -> str:

@@ -124,6 +124,7 @@ def test_the_action_declares_its_inputs():
     action = yaml.safe_load((Path(__file__).parents[1] / "action.yml").read_text())
     assert action["runs"]["using"] == "composite"
     assert {"dsn", "dump", "rules", "baseline", "format"} <= set(action["inputs"])
-    script = action["runs"]["steps"][-1]["run"]
-    assert "verify-dump" in script and "restoregate check" in script
-    assert "${{ inputs" not in script, "inputs reach the script through env, never inline"
+    step = action["runs"]["steps"][-1]["run"]
+    assert "${{" not in step, "inputs reach the script through env, never inline"
+    script = (Path(__file__).parents[1] / "action" / "gate.sh").read_text()
+    assert "verify-dump" in script and " check)" in script

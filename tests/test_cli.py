@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from psycopg.conninfo import make_conninfo
 
 from restoregate.cli import cli
+from tests.report_schema import parse_report
 
 INCIDENT = """
 CREATE TABLE accounts (id serial PRIMARY KEY);
@@ -211,7 +212,7 @@ def test_real_subprocess_json_on_stdout_only(incident):
         env={**os.environ, "COLUMNS": "80"},
     )
     assert proc.returncode == 1, proc.stderr
-    assert json.loads(proc.stdout)["summary"]["fail"] == 2
+    assert parse_report(proc.stdout)["summary"]["fail"] == 2
 
 
 def test_demo_tells_the_story():

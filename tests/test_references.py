@@ -43,7 +43,7 @@ def test_clean_data_has_no_orphans(db):
     result = rule(gate(db.dsn), "references")
     assert (result.status, result.message) == (
         "pass",
-        "no orphans in 1 references (1 declared, 0 logical)",
+        "no orphans in 1 reference (1 declared, 0 logical)",
     )
 
 

@@ -69,6 +69,9 @@ def open_engine(dsn: str | None, settings: SessionSettings) -> AbstractContextMa
     return engine_for(dsn).open_engine(dsn, settings)
 
 
+RESTORE_RULE = "restore_errors"  # the rule verify-dump adds: what pg_restore reported
+
+
 class Progress(Protocol):
     """Told as rules run, so a terminal can show what is happening (checks never print)."""
 
@@ -106,13 +109,14 @@ def run_check(
     restore_point: datetime | None = None,
     baseline: Path | None = None,
     engine_factory: EngineFactory = open_engine,
+    allow_none: bool = False,
 ) -> Report:
     """Connect to a restored database, judge every selected rule, return the report."""
     ruleset = rules if rules is not None else load_rules(rules_paths, dsn)
     source = manifests.read(Path(baseline)) if baseline is not None else None
     if source is not None:
         ruleset = with_baseline_rule(ruleset)
-    selected = select_rules(ruleset, only, skip)
+    selected = select_rules(ruleset, only, skip, allow_none=allow_none)
     started_at = datetime.now(timezone.utc)
     clock = time.perf_counter()
     with engine_factory(dsn, settings or SessionSettings()) as engine:
@@ -175,6 +179,7 @@ def verify_dump(
     keep: bool = False,
     phase: Callable[[str], None] = lambda _: None,
     settings: SessionSettings | None = None,
+    restore_point: datetime | None = None,
     baseline: Path | None = None,
     scratch_dsn: str | None = None,
     trust_dump: bool = False,
@@ -183,16 +188,26 @@ def verify_dump(
 
     SQLite files and ``.dump`` scripts need no server; a MySQL dump needs ``scratch_dsn``.
     PostgreSQL dumps are restored as an unprivileged owner; ``trust_dump``: as superuser.
+
+    ``restore_errors`` is a rule like the others for ``only``/``skip``: skipped, the
+    restore still runs (it must) but its errors are not judged.
     """
     ruleset = rules if rules is not None else load_rules(rules_paths)
-    select_rules(ruleset, only, skip)
+    judged = with_baseline_rule(ruleset) if baseline is not None else ruleset
+    chosen = select_rules(judged, only, skip, extra=(RESTORE_RULE,))
 
     checking = replace(settings or SessionSettings(), jobs=jobs)  # the restore's jobs, too
 
     def judge(dsn: str) -> Report:
-        chosen = load_rules(rules_paths, dsn) if rules_paths else ruleset  # names per engine
+        per_engine = load_rules(rules_paths, dsn) if rules_paths else ruleset  # names per engine
         return run_check(
-            dsn, rules=chosen, only=only, skip=skip, settings=checking, baseline=baseline
+            dsn,
+            rules=per_engine,
+            skip=[r.id for r in judged.rules if r.id not in chosen],
+            settings=checking,
+            restore_point=restore_point,
+            baseline=baseline,
+            allow_none=True,
         )
 
     found = verify_engines.kind(Path(dump))
@@ -200,14 +215,17 @@ def verify_dump(
         report, kept = verify_engines.verify(
             Path(dump), found, judge, scratch_dsn=scratch_dsn, keep=keep, phase=phase
         )
-        report.subject = f"verify-dump {Path(dump).name}"
-        return report, kept
-    if scratch_dsn is not None:
+    elif scratch_dsn is not None:
         raise UsageError("--scratch-dsn is for MySQL/MariaDB dumps; this is not one")
-    report, kept = verify.verify_dump(
-        Path(dump), judge, jobs=jobs, keep=keep, trust_dump=trust_dump, phase=phase
-    )
+    else:
+        report, kept = verify.verify_dump(
+            Path(dump), judge, jobs=jobs, keep=keep, trust_dump=trust_dump, phase=phase
+        )
     report.subject = f"verify-dump {Path(dump).name}"  # stable: never the temporary server
+    if RESTORE_RULE not in chosen and report.rules and report.rules[0].id == RESTORE_RULE:
+        report.rules[0] = replace(
+            report.rules[0], status="skip", message="skipped by --only/--skip", violations=[]
+        )
     return report, kept
 
 
@@ -321,8 +339,16 @@ def vet_rules(ruleset: RuleSet, ctx: CheckContext, selected: set[str]) -> None:
             raise RulesError(pos.path, pos.line, pos.col, message, exc.hint) from None
 
 
-def select_rules(ruleset: RuleSet, only: Sequence[str], skip: Sequence[str]) -> set[str]:
-    ids = [r.id for r in ruleset.rules]
+def select_rules(
+    ruleset: RuleSet,
+    only: Sequence[str],
+    skip: Sequence[str],
+    *,
+    extra: Sequence[str] = (),
+    allow_none: bool = False,
+) -> set[str]:
+    """The ids to judge; ``extra`` names rules the command adds (``restore_errors``)."""
+    ids = [r.id for r in ruleset.rules] + list(extra)
     for option, given in (("--only", only), ("--skip", skip)):
         for rule_id in given:
             if rule_id not in ids:
@@ -330,7 +356,7 @@ def select_rules(ruleset: RuleSet, only: Sequence[str], skip: Sequence[str]) -> 
                 hint = f"did you mean {close[0]!r}?" if close else f"rule ids: {', '.join(ids)}"
                 raise UsageError(f"{option} {rule_id!r}: no rule has that id", hint)
     chosen = {i for i in ids if (not only or i in only) and i not in skip}
-    if not chosen:
+    if not chosen and not allow_none:
         raise UsageError(
             "--only/--skip leave no rule to run: a gate that judged nothing is not open"
         )

@@ -10,29 +10,50 @@ import io
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
-from rich.console import Console
-from rich.text import Text
 
-from restoregate import __version__, api
+from restoregate import __version__
 from restoregate import output as output_file
-from restoregate.delivery import quiet_stdout, rendered, to_stdout
-from restoregate.dialects import rules_dialect
+from restoregate.cli_options import (
+    color_mode,
+    color_option,
+    format_option,
+    pg_bin_option,
+    role_option,
+    rules_option,
+    selection_options,
+    session_options,
+)
 from restoregate.entry import EXIT_INTERRUPTED, INTERRUPTED, say_interrupted
 from restoregate.errors import EXIT_INCOMPLETE, EXIT_USAGE, RestoregateError
 from restoregate.redact import scrub
 from restoregate.report.escape import printable
-from restoregate.report.formats import render
-from restoregate.report.github import annotate, in_github_actions, summarize
-from restoregate.report.progress import TerminalProgress
-from restoregate.report.text import verdict
+from restoregate.terminal import console, is_live, wants_color
+
+if TYPE_CHECKING:  # the heavy modules load only when a command runs: --help stays fast
+    from restoregate import api
 
 
-class _Group(click.Group):
+class _FullSummaries(click.Group):
+    """A group whose help lists every command with its whole first sentence."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Each command's whole first sentence, wrapped, never cut off with "..."."""
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=1_000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+class _Group(_FullSummaries):
     """Turns every failure into one line on stderr and the contract's exit code.
 
     When a report file was asked for, a failure also replaces it with a report that
@@ -63,6 +84,8 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             _fail(ctx, EXIT_INTERRUPTED, INTERRUPTED)
         except BrokenPipeError:
+            from restoregate.delivery import quiet_stdout
+
             quiet_stdout()
             ctx.exit(EXIT_INCOMPLETE)
         except Exception as exc:
@@ -81,8 +104,11 @@ def _fail(ctx: click.Context, code: int, message: str, hint: str | None = None) 
     click.echo(f"restoregate: {line}", err=True)
     pending = (ctx.obj or {}).pop("report", None)
     if pending is not None:
+        from restoregate.delivery import rendered
+        from restoregate.report import Report
+
         target, fmt, dsn, subject = pending
-        report = api.Report.failed(__version__, code, line, dsn=dsn, subject=subject)
+        report = Report.failed(__version__, code, line, dsn=dsn, subject=subject)
         with contextlib.suppress(RestoregateError):  # the line above already says why
             output_file.write(target, rendered(report, fmt))
     ctx.exit(code)
@@ -132,13 +158,9 @@ def _phase(shown: Any) -> Callable[[str], None]:
     """Status text on a terminal; it names the dump file, so it is text, never markup."""
     if shown is None:
         return lambda _: None
+    from rich.text import Text
+
     return lambda text: shown.update(Text(printable(text)))
-
-
-_ROLE_HELP = (
-    "SET ROLE to ROLE before anything runs (as pg_dump --role), so a superuser "
-    "login keeps only ROLE's privileges."
-)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -168,21 +190,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
     help="postgresql:// URI or libpq string, mysql:// or mariadb:// URL, sqlite:///FILE "
     "(env RESTOREGATE_DSN). Omitted: PGHOST, PGDATABASE, PGSERVICE... decide, as for psql.",
 )
-@click.option(
-    "--rules",
-    "rules_paths",
-    multiple=True,
-    metavar="FILE",
-    help="Rules file (repeatable). Omitted: the built-in defaults.",
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "junit", "markdown"]),
-    default="text",
-    show_default=True,
-    help="Report format.",
-)
+@rules_option
+@format_option
 @click.option(
     "-o",
     "--output",
@@ -192,47 +201,17 @@ def cli(ctx: click.Context, debug: bool) -> None:
     "verdict still goes to stderr. A run that fails leaves a report saying why.",
 )
 @click.option("--force", is_flag=True, help="Replace FILE if it exists (a nightly job's report).")
-@click.option("--only", multiple=True, metavar="ID", help="Run only this rule (repeatable).")
-@click.option("--skip", multiple=True, metavar="ID", help="Skip this rule (repeatable).")
-@click.option(
-    "--statement-timeout",
-    default="30min",
-    show_default=True,
-    metavar="DURATION",
-    help="Longest any one query may run, 1ms to 24h (500ms, 30s, 15min, 1h30m).",
-)
+@selection_options
+@session_options
 @click.option(
     "--baseline",
     type=click.Path(dir_okay=False, path_type=Path),
     metavar="FILE",
     help="A manifest from `restoregate snapshot` of the source: adds the baseline rule.",
 )
-@click.option(
-    "--restore-point",
-    type=click.DateTime(
-        [
-            "%Y-%m-%dT%H:%M:%S%z",
-            "%Y-%m-%dT%H:%M:%S",
-            "%Y-%m-%d %H:%M:%S%z",
-            "%Y-%m-%d %H:%M:%S",
-            "%Y-%m-%dT%H:%M%z",
-            "%Y-%m-%dT%H:%M",
-            "%Y-%m-%d",
-        ]
-    ),
-    metavar="TIMESTAMP",
-    help="When the backup was taken (ISO 8601; UTC unless an offset is given). "
-    "freshness rules measure age from it instead of from now.",
-)
-@click.option(
-    "--lock-timeout",
-    default="10s",
-    show_default=True,
-    metavar="DURATION",
-    help="Longest to wait for a table lock (only ACCESS SHARE is ever taken), 1ms to 1h.",
-)
-@click.option("--role", metavar="ROLE", help=_ROLE_HELP)
+@role_option
 @_jobs_option
+@color_option
 @click.pass_context
 def check(
     ctx: click.Context,
@@ -244,9 +223,9 @@ def check(
     only: Sequence[str],
     skip: Sequence[str],
     statement_timeout: str,
-    baseline: Path | None,
-    restore_point: datetime | None,
     lock_timeout: str,
+    restore_point: datetime | None,
+    baseline: Path | None,
     role: str | None,
     jobs: int,
 ) -> None:
@@ -257,6 +236,9 @@ def check(
       restoregate check --dsn postgresql://checker@db.internal/prod \\
           --rules rules/app.yaml --format json --output gate.json
     """
+    from restoregate import api
+    from restoregate.report.progress import TerminalProgress
+
     described = api.describe_dsn(dsn)  # the name of this gate, pass or fail (JUnit suite)
     target = _report_file(ctx, output, force, fmt, described)
     settings = api.SessionSettings(
@@ -265,8 +247,8 @@ def check(
         role=role,
         jobs=jobs,
     )
-    stderr = Console(stderr=True)
-    progress = TerminalProgress(stderr) if stderr.is_terminal else None
+    live = is_live(sys.stderr)
+    progress = TerminalProgress(console(sys.stderr, color_mode(ctx))) if live else None
     with progress or nullcontext():
         report = api.run_check(
             dsn,
@@ -275,7 +257,7 @@ def check(
             skip=skip,
             settings=settings,
             progress=progress,
-            restore_point=_aware(restore_point),
+            restore_point=restore_point,
             baseline=baseline,
         )
     report.subject = described
@@ -286,12 +268,17 @@ def _emit(
     ctx: click.Context, report: api.Report, fmt: str, target: output_file.OutputFile | None
 ) -> int:
     """Write the report where it was asked for; annotate in GitHub Actions; the exit code."""
+    from restoregate.delivery import rendered, to_stdout
+    from restoregate.report.formats import render
+    from restoregate.report.github import annotate, in_github_actions, summarize
+    from restoregate.report.text import verdict
+
     if target:
         output_file.write(target, rendered(report, fmt))
         ctx.ensure_object(dict).pop("report", None)
         click.echo(f"{verdict(report)} Report: {printable(target.given)}", err=True)
     elif sys.stdout is not None:
-        color = not sys.stdout.closed and sys.stdout.isatty()
+        color = not sys.stdout.closed and wants_color(sys.stdout, color_mode(ctx))
         buffer = io.StringIO()
         render(report, fmt, buffer, color=color)
         to_stdout(buffer.getvalue())
@@ -299,13 +286,6 @@ def _emit(
         annotate(report, sys.stderr)
         summarize(report)
     return report.exit_code
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    """A restore point without an offset is UTC, as backup tools log it."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=timezone.utc)
 
 
 @cli.command()
@@ -330,7 +310,8 @@ def _aware(moment: datetime | None) -> datetime | None:
     show_default=True,
     help="Share of sampled values a suspected reference must match.",
 )
-@click.option("--role", metavar="ROLE", help=_ROLE_HELP)
+@role_option
+@color_option
 @click.pass_context
 def init(
     ctx: click.Context,
@@ -352,6 +333,9 @@ def init(
       restoregate init --dsn postgresql://checker@db/prod -o rules/prod.yaml
       restoregate check --dsn postgresql://checker@db/prod --rules rules/prod.yaml
     """
+    from restoregate import api
+    from restoregate.delivery import to_stdout
+
     target = output_file.prepare(output, force=force, option="-o") if output else None
     text = api.init_rules(dsn, min_match=min_match, settings=api.SessionSettings(role=role))
     if target:
@@ -364,21 +348,8 @@ def init(
 
 @cli.command("verify-dump")
 @click.argument("dump", type=click.Path(path_type=Path), metavar="FILE")
-@click.option(
-    "--rules",
-    "rules_paths",
-    multiple=True,
-    metavar="FILE",
-    help="Rules file (repeatable). Omitted: the built-in defaults.",
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "junit", "markdown"]),
-    default="text",
-    show_default=True,
-    help="Report format.",
-)
+@rules_option
+@format_option
 @click.option(
     "-o",
     "--output",
@@ -388,8 +359,8 @@ def init(
     "verdict still goes to stderr. A run that fails leaves a report saying why.",
 )
 @click.option("--force", is_flag=True, help="Replace FILE if it exists (a nightly job's report).")
-@click.option("--only", multiple=True, metavar="ID", help="Run only this rule (repeatable).")
-@click.option("--skip", multiple=True, metavar="ID", help="Skip this rule (repeatable).")
+@selection_options
+@session_options
 @click.option(
     "--jobs",
     "-j",
@@ -415,6 +386,8 @@ def init(
     is_flag=True,
     help="Restore as the superuser, not as an unprivileged owner: only for dumps you trust.",
 )
+@pg_bin_option
+@color_option
 @click.pass_context
 def verify_dump(
     ctx: click.Context,
@@ -425,6 +398,9 @@ def verify_dump(
     force: bool,
     only: Sequence[str],
     skip: Sequence[str],
+    statement_timeout: str,
+    lock_timeout: str,
+    restore_point: datetime | None,
     jobs: int,
     baseline: Path | None,
     keep: bool,
@@ -451,11 +427,15 @@ def verify_dump(
       restoregate verify-dump app.sqlite.sql
       restoregate verify-dump app.sql --scratch-dsn mysql://scratch:pw@db:3306/scratch
     """
+    from restoregate import api
+
     target = _report_file(ctx, output, force, fmt, "", f"verify-dump {dump.name}")
+    settings = api.SessionSettings(statement_timeout=statement_timeout, lock_timeout=lock_timeout)
     ruleset = api.load_rules(rules_paths)  # a bad rules file fails before any restore
-    api.select_rules(ruleset, only, skip)
-    stderr = Console(stderr=True)
-    status = stderr.status("starting") if stderr.is_terminal else nullcontext()
+    judged = api.with_baseline_rule(ruleset) if baseline is not None else ruleset
+    api.select_rules(judged, only, skip, extra=(api.RESTORE_RULE,))
+    live = is_live(sys.stderr)
+    status = console(sys.stderr, color_mode(ctx)).status("starting") if live else nullcontext()
     with status as shown:
         report, kept = api.verify_dump(
             dump,
@@ -464,6 +444,8 @@ def verify_dump(
             skip=skip,
             jobs=jobs,
             keep=keep,
+            settings=settings,
+            restore_point=restore_point,
             baseline=baseline,
             rules_paths=rules_paths,
             scratch_dsn=scratch_dsn,
@@ -506,6 +488,7 @@ def verify_dump(
     help="Record this role's table privileges (repeatable).",
 )
 @_jobs_option
+@color_option
 @click.pass_context
 def snapshot(
     ctx: click.Context,
@@ -528,6 +511,9 @@ def snapshot(
       restoregate snapshot --dsn "$SOURCE" --snapshot "$SNAP" --exact -o nightly.manifest.json
       restoregate verify-dump nightly.dump --baseline nightly.manifest.json
     """
+    from restoregate import api
+    from restoregate.report import plural
+
     target = output_file.prepare(str(output), force=force, option="-o")
     settings = api.SessionSettings(jobs=jobs)
     manifest = api.snapshot(
@@ -535,14 +521,15 @@ def snapshot(
     )
     output_file.write(target, api.manifest_text(manifest))
     counted = sum(len(v) for v in manifest["objects"].values())
-    tables = len(manifest["tables"])
-    click.echo(f"wrote {printable(str(output))}: {counted} objects, {tables} tables", err=True)
+    tables = plural(len(manifest["tables"]), "table")
+    wrote = printable(str(output))
+    click.echo(f"wrote {wrote}: {plural(counted, 'object')}, {tables}", err=True)
     ctx.exit(0)
 
 
-@cli.group()
+@cli.group(cls=_FullSummaries)
 def rules() -> None:
-    """Work with rules files."""
+    """Work with rules files: validate yours, print the built-in ones."""
 
 
 @rules.command("lint")
@@ -554,6 +541,7 @@ def rules() -> None:
     show_default=True,
     help="Parse sql rules and unique expressions as this engine's SQL.",
 )
+@color_option
 @click.pass_context
 def rules_lint(ctx: click.Context, files: Sequence[str], engine: str) -> None:
     """Validate rules files without a database: exit 0 when all are valid, else 2.
@@ -563,6 +551,10 @@ def rules_lint(ctx: click.Context, files: Sequence[str], engine: str) -> None:
       restoregate rules lint rules/default.yaml rules/app.yaml
       restoregate rules lint --engine mysql rules/shop.yaml
     """
+    from restoregate import api
+    from restoregate.delivery import to_stdout
+    from restoregate.dialects import rules_dialect
+
     dialect = {"postgresql": "postgres"}.get(engine, engine)
     with rules_dialect(dialect):
         problems = {e.path: e for e in api.lint(files)}
@@ -576,6 +568,27 @@ def rules_lint(ctx: click.Context, files: Sequence[str], engine: str) -> None:
     ctx.exit(EXIT_USAGE if problems else 0)
 
 
+@rules.command("show")
+@click.argument("name", default="default", metavar="[NAME]")
+@color_option
+@click.pass_context
+def rules_show(ctx: click.Context, name: str) -> None:
+    """Print a built-in rules file (default: the rules check runs without --rules).
+
+    The names of all built-in files go to stderr, so stdout is the file alone.
+
+    \b
+    Example:
+      restoregate rules show > rules/app.yaml     # start your own from the defaults
+      restoregate rules show dayone               # the demo's rules
+    """
+    from restoregate.rules import builtin
+
+    click.echo(builtin.text(name), nl=False)
+    click.echo(f"# built-in rules: {', '.join(builtin.names())}", err=True)
+    ctx.exit(0)
+
+
 @cli.command()
 @click.option("--keep", is_flag=True, help="Leave the demo server (or files) and print where.")
 @click.option(
@@ -583,20 +596,29 @@ def rules_lint(ctx: click.Context, files: Sequence[str], engine: str) -> None:
     type=click.Choice(["postgresql", "sqlite"]),
     default="postgresql",
     show_default=True,
-    help="postgresql: an embedded server; sqlite: plain files, no server at all.",
+    help="postgresql: a throwaway server; sqlite: plain files, no server at all.",
 )
+@pg_bin_option
+@color_option
 @click.pass_context
 def demo(ctx: click.Context, keep: bool, engine: str) -> None:
-    """A restore gone wrong, caught: an embedded PostgreSQL, a bad restore, then check.
+    """A restore gone wrong, caught: a throwaway PostgreSQL, a bad restore, then check.
+
+    Exits 1, as the gate should on this restore.
 
     \b
     Examples:
       restoregate demo
       restoregate demo --engine sqlite
     """
+    import shutil
+
     from restoregate.demo import run_demo
 
-    ctx.exit(run_demo(Console(), keep=keep, engine=engine))
+    mode = color_mode(ctx)
+    width = min(100, shutil.get_terminal_size((100, 24)).columns)
+    out = console(sys.stdout, mode, width=width)
+    ctx.exit(run_demo(out, keep=keep, engine=engine, color=wants_color(sys.stdout, mode)))
 
 
 def main() -> None:

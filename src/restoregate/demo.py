@@ -15,43 +15,54 @@ import sys
 import tempfile
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
 
 from restoregate import api
-from restoregate.engines.postgres.embedded import EphemeralServer, run_tool
+from restoregate.engines.postgres.binaries import throwaway_server
+from restoregate.engines.postgres.embedded import run_tool
 from restoregate.engines.postgres.scripts import run_script
 from restoregate.engines.sqlite import scenario
 from restoregate.names import default_schema
+from restoregate.report import Report, number, plural
 from restoregate.report.text import render
 from restoregate.rules.loader import example_rules
 
 DATABASE = "dayone"
 
 
-def run_demo(console: Console, *, keep: bool = False, engine: str = "postgresql") -> int:
+def run_demo(
+    console: Console, *, keep: bool = False, engine: str = "postgresql", color: bool = False
+) -> int:
     """Build the broken restore, run the gate on it, explain; returns the gate's exit code."""
     if engine == "sqlite":
-        return _sqlite_demo(console, keep=keep)
-    with EphemeralServer(keep=keep) as server, tempfile.TemporaryDirectory() as tmp:
+        return _sqlite_demo(console, keep=keep, color=color)
+    with throwaway_server(keep=keep) as server, tempfile.TemporaryDirectory() as tmp:
         dsn = server.create_database(DATABASE)
         _build_broken_restore(console, dsn, Path(tmp) / "accounts.dump")
-        _step(console, "4. Before go-live, the runbook runs the gate:")
-        console.print("   [bold]restoregate check --rules rules/examples/dayone.yaml[/]\n")
+        _step(console, "4. Before go-live, the runbook runs the gate with the incident's rules:")
+        console.print("   [bold]restoregate rules show dayone > dayone.yaml[/]")
+        console.print("   [bold]restoregate check --rules dayone.yaml[/]\n")
         report = api.run_check(dsn, rules=example_rules("dayone"))
-        render(report, sys.stdout, color=console.is_terminal)
+        render(report, sys.stdout, color=color, width=console.width)
         _step(console, "\n5. And with no rules file at all, nothing declared anywhere:")
         console.print("   [bold]restoregate check[/]\n")
         unconfigured = api.run_check(dsn)
-        render(unconfigured, sys.stdout, color=console.is_terminal)
-        _explain(console, max(report.exit_code, unconfigured.exit_code))
+        render(unconfigured, sys.stdout, color=color, width=console.width)
+        _explain(console, report, max(report.exit_code, unconfigured.exit_code))
         if keep:
-            console.print(f"\nThe demo database is still running: [bold]{escape(dsn)}[/]")
-        return report.exit_code
+            console.print(
+                f"\nThe demo database is still running: [bold]{escape(dsn)}[/]", soft_wrap=True
+            )
+            console.print(escape(server.stop_instructions()), soft_wrap=True)  # one line to paste
+        return max(report.exit_code, unconfigured.exit_code)
 
 
-def _sqlite_demo(console: Console, *, keep: bool) -> int:
+def _sqlite_demo(console: Console, *, keep: bool, color: bool) -> int:
     directory = Path(tempfile.mkdtemp(prefix="restoregate-demo-"))
     try:
         _step(console, "1. A journaling app on SQLite: 200 accounts, 600 private journal entries.")
@@ -63,13 +74,13 @@ def _sqlite_demo(console: Console, *, keep: bool) -> int:
         _step(console, "4. Before go-live, the runbook runs the gate:")
         console.print(
             f"   [bold]restoregate check --dsn {escape(dsn)}"
-            " --rules rules/examples/dayone-sqlite.yaml[/]\n"
+            " --rules dayone-sqlite.yaml[/]  (restoregate rules show dayone-sqlite)\n"
         )
         with default_schema("main"):
             rules = example_rules("dayone-sqlite")
         report = api.run_check(dsn, rules=rules)
-        render(report, sys.stdout, color=console.is_terminal)
-        _explain(console, report.exit_code, "the accounts table's rowid counter is back at 201")
+        render(report, sys.stdout, color=color, width=console.width)
+        _explain(console, report, report.exit_code)
         if keep:
             console.print(f"\nThe demo files are kept in [bold]{escape(str(directory))}[/]")
         return report.exit_code
@@ -99,18 +110,47 @@ def _build_broken_restore(console: Console, dsn: str, dump: Path) -> None:
     run_tool("pg_restore", ["-d", dsn, str(dump)], check=True)
 
 
-def _explain(
-    console: Console, code: int, counter: str = "the account id sequence is back at 200"
-) -> None:
-    """The two lines a newcomer needs to read the report above."""
-    meaning = (
-        "[bold]What this means:[/] journals still point at accounts 201-306, which the backup "
-        f"never had, and {counter}."
-    )
-    consequence = (
-        "The next 106 sign-ups would be handed those ids and read strangers' diaries, so the "
-        f"gate stays closed (exit {code}) and the runbook stops here."
-    )
+def _explain(console: Console, report: Report, code: int) -> None:
+    """What the report above means, said from the report itself, then the exit code."""
     console.print()
-    console.print(meaning, soft_wrap=True)
-    console.print(consequence, soft_wrap=True)
+    failed = [r for r in report.rules if r.status in ("fail", "error")]
+    if failed:
+        names = ", ".join(r.id for r in failed)
+        judged = sum(1 for r in report.rules if r.status != "skip")
+        console.print(
+            f"[bold]What this means:[/] {len(failed)} of {plural(judged, 'rule')} failed "
+            f"({escape(names)})."
+        )
+    findings = [v.to_dict() for r in failed for v in r.violations]
+    bullets = Table.grid(padding=(0, 1))
+    bullets.add_column(no_wrap=True)
+    bullets.add_column()
+    for line in filter(None, map(_meaning, findings)):
+        bullets.add_row("  •", Text(line))
+    console.print(bullets)
+    console.print()
+    console.print(_closing(code))
+
+
+def _meaning(finding: dict[str, Any]) -> str | None:
+    if finding["kind"] == "sequence_behind":
+        return (
+            f"{finding['sequence']} would hand out {number(finding['next_value'])} next, "
+            f"but {finding['max_source']} already holds {number(finding['max_value'])}."
+        )
+    if finding["kind"] == "orphans" and finding["reassignable"]:
+        child, _, parent = str(finding["reference"]).partition(" -> ")
+        return (
+            f"{plural(finding['orphans'], 'row')} of {child} point at {parent} rows the backup "
+            f"never had; the next {number(finding['reassignable'])} new rows of "
+            f"{parent.split('(')[0]} would inherit them: strangers reading private journals."
+        )
+    return None
+
+
+def _closing(code: int) -> str:
+    if code == 1:
+        return "[bold]exit 1: the gate did its job.[/] The runbook stops here; nothing goes live."
+    if code == 0:
+        return "[bold red]exit 0: the gate opened on a broken restore; please report this.[/]"
+    return f"[bold red]exit {code}: the gate could not judge the restore (see above).[/]"

@@ -1,6 +1,6 @@
 """One error hierarchy; the CLI turns each class into the contract's exit code once.
 
-Exit codes (CONTRACT.md): 0 gate open, 1 a rule failed, 2 usage or rules error,
+Exit codes (docs/contract.md): 0 gate open, 1 a rule failed, 2 usage or rules error,
 3 the checks could not complete.
 """
 

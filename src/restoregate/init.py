@@ -1,9 +1,10 @@
 """``restoregate init``: a starter rules file for the connected database.
 
-The default rules, the catalog check, and every suspected logical reference with the
-evidence that suggested it, as a comment a reviewer can weigh before committing. A
-reference that names propose and the data confirms is written out; one the data alone
-suggests is written commented out, for the reviewer to confirm or drop.
+The built-in default rules (the same text ``restoregate rules show`` prints) and every
+suspected logical reference with the evidence that suggested it, as a comment a
+reviewer can weigh before committing. A reference that names propose and the data
+confirms is written out; one the data alone suggests is written commented out, for the
+reviewer to confirm or drop.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from restoregate.catalog import Catalog
 from restoregate.inference.judge import Judged, Judgement
 from restoregate.names import quote_ident
 from restoregate.report import ENGINE_NAMES
+from restoregate.rules import builtin
 
 
 def _yaml_string(text: str) -> str:
@@ -49,22 +51,9 @@ def render_rules(catalog: Catalog, found: Judgement, now: datetime | None = None
         "version: 1",
     ]
     lines += _references(found)
-    lines += [
-        "rules:",
-        "  - id: sequences",
-        "    check: sequences",
-        "    description: Every sequence is ahead of every key that uses it",
-        "  - id: references",
-        "    check: references",
-        "    description: No row points at a parent that does not exist",
-        "  - id: catalog",
-        "    check: catalog",
-        "    replication_slots: false  # the server's, not the dump's",
-        "    description: Indexes, constraints, triggers and views came back whole",
-        "  - id: suspected-references",
-        "    check: suspected_references",
-        "    description: Columns that look like undeclared references, checked for orphans",
-    ]
+    # the rules are the built-in defaults, verbatim: `restoregate rules show` prints them
+    lines.append("# Rules: the built-in defaults (restoregate rules show), then add your own.")
+    lines.append(builtin.rules_section().rstrip("\n"))
     return "\n".join(lines) + "\n"
 
 

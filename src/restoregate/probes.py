@@ -48,7 +48,7 @@ from restoregate.engines.base import (
 from restoregate.errors import CheckFailedToRun
 from restoregate.names import ColumnSet, QualifiedName
 
-SAMPLE_SIZE = 20  # offending keys shown per reference (CONTRACT.md)
+SAMPLE_SIZE = 20  # offending keys shown per reference (docs/contract.md)
 T = TypeVar("T")
 
 

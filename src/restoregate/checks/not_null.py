@@ -10,7 +10,7 @@ from restoregate.checks._tables import column_names, find_columns, find_table, t
 from restoregate.context import CheckContext, Outcome
 from restoregate.engines.base import NullCounts, Request
 from restoregate.names import QualifiedName
-from restoregate.report import Violation
+from restoregate.report import Violation, plural
 from restoregate.rules.ruleset import RuleSet
 
 
@@ -22,7 +22,8 @@ class Nulls(Violation):
     rows: int
 
     def describe(self) -> str:
-        return f"{self.rows:,} rows of {self.table} have no {self.column}"
+        verb = "has" if self.rows == 1 else "have"
+        return f"{plural(self.rows, 'row')} of {self.table} {verb} no {self.column}"
 
 
 class NotNull:
@@ -63,5 +64,5 @@ class NotNull:
         if not found:
             return Outcome(f"no NULLs in {', '.join(params.names)} of {table.name}")
         return Outcome(
-            f"NULLs in {len(found)} of {len(params.names)} columns of {table.name}", found
+            f"NULLs in {len(found)} of {plural(len(params.names), 'column')} of {table.name}", found
         )

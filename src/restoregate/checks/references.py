@@ -9,7 +9,7 @@ from restoregate.catalog import Reference
 from restoregate.context import CheckContext, Outcome
 from restoregate.engines.base import OrphanScan, Request
 from restoregate.errors import CheckFailedToRun
-from restoregate.report import Violation
+from restoregate.report import Violation, plural
 from restoregate.report.literals import sql_tuple
 from restoregate.rules.ruleset import TableFilter
 
@@ -125,7 +125,7 @@ def _message(refs: tuple[Reference, ...], found: list[Orphans]) -> str:
     if not found:
         declared = sum(1 for r in refs if r.declared)
         return (
-            f"no orphans in {len(refs)} references "
+            f"no orphans in {plural(len(refs), 'reference')} "
             f"({declared} declared, {len(refs) - declared} logical)"
         )
     orphans = sum(v.orphans for v in found)

@@ -34,7 +34,8 @@ class RowCount(Violation):
             )
             if part
         )
-        return f"{self.table} holds {counted} rows; it should hold {wanted}"
+        rows = "row" if not self.at_least and self.rows == 1 else "rows"
+        return f"{self.table} holds {counted} {rows}; it should hold {wanted}"
 
 
 class RowCountCheck:

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 from restoregate.context import CheckContext, Outcome
 from restoregate.dialects import query_for_rules as check_query
 from restoregate.engines.base import Request, UserQuery
-from restoregate.report import Violation
+from restoregate.report import Violation, plural
 from restoregate.report.literals import sql_row
 from restoregate.sqlcheck import Call
 
@@ -23,7 +23,8 @@ class Rows(Violation):
 
     def describe(self) -> str:
         first = f": first {sql_row(self.sample[0])}" if self.sample else ""
-        return f"the query returned {self.rows:,} rows, at most {self.max_rows:,} allowed{first}"
+        returned = plural(self.rows, "row")
+        return f"the query returned {returned}, at most {self.max_rows:,} allowed{first}"
 
 
 def _public_first(schema: str) -> tuple[bool, str]:
@@ -79,7 +80,7 @@ class Sql:
     def run(self, ctx: CheckContext, params: Params) -> Outcome:
         found = ctx.probes.query_rows(params.query, _schemas(ctx), ctx.allow_functions)
         if found.count <= params.max_rows:
-            return Outcome(f"the query returned {found.count:,} rows")
+            return Outcome(f"the query returned {plural(found.count, 'row')}")
         sample = [dict(zip(found.columns, row, strict=True)) for row in found.sample]
         violation = Rows(found.count, params.max_rows, found.columns, sample)
-        return Outcome(f"{found.count:,} violating rows", [violation])
+        return Outcome(plural(found.count, "violating row"), [violation])

@@ -11,7 +11,7 @@ from restoregate.context import CheckContext, Outcome
 from restoregate.dialects import expression_for_rules as check_expression
 from restoregate.engines.base import DuplicateKeys, Request
 from restoregate.names import QualifiedName
-from restoregate.report import Violation
+from restoregate.report import Violation, plural
 from restoregate.report.literals import sql_tuple
 from restoregate.rules.ruleset import RuleSet
 from restoregate.sqlcheck import Call
@@ -27,12 +27,12 @@ class Duplicates(Violation):
     sample: list[dict[str, Any]]  # {"key": [...], "rows": n}, most repeated first
 
     def describe(self) -> str:
-        top = ", ".join(f"{_key(s['key'])} ({s['rows']} rows)" for s in self.sample[:3]) + (
-            ", …" if len(self.sample) > 3 else ""
-        )
+        top = ", ".join(f"{_key(s['key'])} ({plural(s['rows'], 'row')})" for s in self.sample[:3])
+        top += ", …" if len(self.sample) > 3 else ""
         return (
-            f"{self.groups:,} values of ({', '.join(self.columns)}) in {self.table} are held by "
-            f"more than one row ({self.rows:,} rows in all), e.g. {top}"
+            f"{plural(self.groups, 'value')} of ({', '.join(self.columns)}) in {self.table} "
+            f"{'is' if self.groups == 1 else 'are'} held by more than one row "
+            f"({plural(self.rows, 'row')} in all), e.g. {top}"
         )
 
 

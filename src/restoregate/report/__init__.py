@@ -177,6 +177,11 @@ def number(value: Any) -> str:
     return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
 
 
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """``1 rule``, ``2 rules``, ``1,000 entries`` (give ``nouns`` when adding s is wrong)."""
+    return f"{number(count)} {noun if count == 1 else (nouns or noun + 's')}"
+
+
 def _jsonable(value: Any) -> Any:
     """Keys from the database as JSON: numbers and strings stay, the rest becomes text."""
     if isinstance(value, dict):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from restoregate.report import Report, json_report, junit, markdown, text
+from restoregate.report import Report, json_report, junit, markdown, prometheus, text
 
 FORMATS = {
     "text": text.render,
     "json": json_report.render,
     "junit": junit.render,
     "markdown": markdown.render,
+    "prometheus": prometheus.render,
 }
 
 

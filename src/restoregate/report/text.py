@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from restoregate.report import Report, RuleResult
+from restoregate.report import Report, RuleResult, plural
 from restoregate.report.escape import printable
 
 STYLES = {
@@ -29,9 +29,17 @@ STYLES = {
 MARKS = {"pass": "✓", "fail": "✗", "warn": "!", "error": "?", "skip": "-"}
 
 
-def render(report: Report, stream: TextIO, *, color: bool = False) -> None:
+def render(
+    report: Report, stream: TextIO, *, color: bool = False, width: int | None = None
+) -> None:
     buffer = io.StringIO()
-    console = Console(file=buffer, force_terminal=color, no_color=not color, width=_width(stream))
+    console = Console(
+        file=buffer,
+        force_terminal=color,
+        no_color=not color,
+        color_system="standard" if color else None,
+        width=width or _width(stream),
+    )
     _render(report, console)
     for line in buffer.getvalue().splitlines():
         stream.write(line.rstrip() + "\n")
@@ -137,10 +145,12 @@ def verdict(report: Report) -> str:
         )
     if report.count("error"):
         return (
-            f"GATE CLOSED: {report.count('error')} of {len(judged)} rules could not be "
+            f"GATE CLOSED: {report.count('error')} of {plural(len(judged), 'rule')} could not be "
             "checked. Nothing was proven safe; fix the cause and run again."
         )
     if not report.passed:
-        return f"GATE CLOSED: {report.count('fail')} of {len(judged)} rules failed. Do not go live."
+        failed = f"{report.count('fail')} of {plural(len(judged), 'rule')}"
+        return f"GATE CLOSED: {failed} failed. Do not go live."
     warned = f" ({report.count('warn')} with warnings)" if report.count("warn") else ""
-    return f"GATE OPEN: all {len(judged)} rules passed{warned}."
+    passed = "the only rule" if len(judged) == 1 else f"all {len(judged)} rules"
+    return f"GATE OPEN: {passed} passed{warned}."

@@ -1,4 +1,4 @@
-"""Rules files (CONTRACT.md, "Rules files"): strict loading with FILE:LINE:COL errors.
+"""Rules files (docs/rules.md): strict loading with FILE:LINE:COL errors.
 
 Everything a file can get wrong is a ``RulesError`` (exit 2) pointing at the offending
 node, with a "did you mean" when a close name exists. Only ``RulesError`` ever escapes

