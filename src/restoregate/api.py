@@ -90,39 +90,52 @@ def run_check(
     if source is not None:
         ruleset = with_baseline_rule(ruleset)
     selected = select_rules(ruleset, only, skip)
+    with engine_factory(dsn, settings or SessionSettings()) as engine:
+        report, _ = judge(engine, ruleset, selected, progress, restore_point, source)
+    return report
+
+
+def judge(
+    engine: Engine,
+    ruleset: RuleSet,
+    selected: set[str],
+    progress: Progress | None = None,
+    restore_point: datetime | None = None,
+    source: dict[str, Any] | None = None,
+) -> tuple[Report, CheckContext]:
+    """The selected rules judged over an open engine; the context too, for ``fix``."""
     started_at = datetime.now(timezone.utc)
     clock = time.perf_counter()
-    with engine_factory(dsn, settings or SessionSettings()) as engine:
-        catalog = engine.catalog()
-        probes = Probes(engine, catalog)
-        scope = resolve_scope(catalog, ruleset, probes)
-        validate_rules(ruleset, catalog)
-        require_support(ruleset, selected, engine)
-        probes = probes.scoped(scope.feeds)
-        ctx = CheckContext(
-            catalog,
-            scope,
-            probes,
-            started_at,
-            restore_point,
-            source,
-            ruleset.allow_functions,
-            _suspicion(ruleset, selected),
-        )
-        vet_rules(ruleset, ctx, selected)
-        if progress:
-            progress.started([r for r in ruleset.rules if r.id in selected])
-        results = [_run_rule(ctx, rule, rule.id in selected, progress) for rule in ruleset.rules]
-        target = engine.target
-    return Report(
+    catalog = engine.catalog()
+    probes = Probes(engine, catalog)
+    scope = resolve_scope(catalog, ruleset, probes)
+    validate_rules(ruleset, catalog)
+    require_support(ruleset, selected, engine)
+    probes = probes.scoped(scope.feeds)
+    ctx = CheckContext(
+        catalog,
+        scope,
+        probes,
+        started_at,
+        restore_point,
+        source,
+        ruleset.allow_functions,
+        _suspicion(ruleset, selected),
+    )
+    vet_rules(ruleset, ctx, selected)
+    if progress:
+        progress.started([r for r in ruleset.rules if r.id in selected])
+    results = [_run_rule(ctx, rule, rule.id in selected, progress) for rule in ruleset.rules]
+    report = Report(
         tool_version=__version__,
-        dsn=target,
+        dsn=engine.target,
         server_version=catalog.server.version.split()[0],  # "15.20", not the distro's suffix
         started_at=started_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         duration_s=time.perf_counter() - clock,
         rules=results,
         engine=catalog.server.engine,
     )
+    return report, ctx
 
 
 def _suspicion(ruleset: RuleSet, selected: set[str]) -> InferenceSettings | None:

@@ -1,0 +1,1 @@
+"""PostgreSQL's side of ``restoregate fix`` and ``fence``: the SQL, and the write session."""

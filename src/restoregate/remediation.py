@@ -1,0 +1,128 @@
+"""The library API of ``restoregate fix``: a plan from a check, and its guarded apply.
+
+``fix`` only reads (the check's own read-only snapshot). ``apply_fix`` is the one place
+a plan writes: its own connection, one read-write transaction, the plan, then the
+checks the plan answers re-run inside that transaction; it commits only when they pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from restoregate import api
+from restoregate.engines.postgres.probes import open_backend
+from restoregate.engines.postgres.remedy.session import WriteSession, open_write_session
+from restoregate.engines.postgres.remedy.writer import PostgresPlanWriter, needed_privileges
+from restoregate.engines.postgres.session import SessionSettings
+from restoregate.errors import CheckFailedToRun, UsageError
+from restoregate.remedy.plan import Headroom, OrphanMode, Plan, build_plan
+from restoregate.remedy.script import Script, write_script
+from restoregate.report import Report
+from restoregate.rules.ruleset import RuleSet
+
+__all__ = ["Applied", "Fix", "apply_fix", "fix", "parse_headroom"]
+
+
+@dataclass(frozen=True)
+class Fix:
+    report: Report
+    plan: Plan
+    script: Script
+    rules: RuleSet
+    settings: SessionSettings
+
+
+@dataclass(frozen=True)
+class Applied:
+    recheck: Report  # the answered rules, judged inside the transaction after the plan
+    passed: bool  # they no longer show what the plan answers
+    committed: bool
+    notices: tuple[str, ...]
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.passed else 1
+
+
+def parse_headroom(text: str) -> Headroom:
+    try:
+        return Headroom.parse(text)
+    except ValueError as exc:
+        raise UsageError(str(exc), "for example --headroom 1000 or --headroom 10%") from None
+
+
+def fix(
+    dsn: str | None,
+    rules_paths: Sequence[str | Path] = (),
+    *,
+    rules: RuleSet | None = None,
+    headroom: Headroom | None = None,
+    orphans: OrphanMode = "report",
+    settings: SessionSettings | None = None,
+) -> Fix:
+    """Run the check (read-only) and write the plan that answers what it found."""
+    ruleset = rules if rules is not None else api.load_rules(rules_paths)
+    settings = settings or SessionSettings()
+    selected = api.select_rules(ruleset, (), ())
+    with open_backend(dsn, settings) as backend:
+        report, ctx = api.judge(backend, ruleset, selected, dsn)
+    plan = build_plan(report, ctx.catalog, ctx.scope, headroom or Headroom(), orphans)
+    script = write_script(plan, PostgresPlanWriter(settings))
+    return Fix(report, plan, script, ruleset, settings)
+
+
+def apply_fix(
+    dsn: str | None, found: Fix, *, dry_run: bool = False, notice: Callable[[str], None] = print
+) -> Applied:
+    """Run the plan in one transaction; commit only if the rules it answers now pass."""
+    if found.report.count("error"):
+        raise CheckFailedToRun(
+            "some rules could not run, so the plan may be missing steps: nothing was applied",
+            "fix the cause the report names and run fix again",
+        )
+    notices: list[str] = []
+
+    def heard(text: str) -> None:
+        notices.append(text)
+        notice(text)
+
+    with open_write_session(dsn, found.settings) as session:
+        _require_privileges(session, found.plan)
+        session.run(found.script.statements, heard)
+        answered = {rule_id for rule_id, _ in found.plan.answers}
+        recheck, _ = api.judge(session.backend(), found.rules, answered, dsn)
+        passed = answers_hold(recheck, found.plan)
+        if passed and not dry_run:
+            session.commit()
+        else:
+            session.rollback()
+    return Applied(recheck, passed, passed and not dry_run, tuple(notices))
+
+
+def answers_hold(recheck: Report, plan: Plan) -> bool:
+    """Every rule the plan answers ran, and shows none of the kinds of finding it answered."""
+    for rule_id, kind in plan.answers:
+        result = next((r for r in recheck.rules if r.id == rule_id), None)
+        if result is None or result.status in ("error", "skip"):
+            return False
+        if any(v.kind == kind for v in result.violations):
+            return False
+    return True
+
+
+def _require_privileges(session: WriteSession, plan: Plan) -> None:
+    needs = needed_privileges(plan)
+    lacking = [needs[i] for i in session.missing_privileges(needs)]
+    if not lacking:
+        return
+    kind, name, why = lacking[0]
+    what = {"owner": "ownership of", "lock": "UPDATE, DELETE or TRUNCATE on"}.get(
+        kind, f"{kind.split('_')[0].upper()} on"
+    )
+    more = f" (and {len(lacking) - 1} more)" if len(lacking) > 1 else ""
+    raise UsageError(
+        f"role {session.role} lacks {what} {name}, needed {why}{more}: nothing was applied",
+        "run fix --apply as the owner of the tables and sequences, or grant what is missing",
+    )
