@@ -16,8 +16,9 @@ from typing import Any, NoReturn
 import click
 from rich.console import Console
 
-from restoregate import __version__, api
+from restoregate import __version__, api, remediation
 from restoregate.errors import EXIT_INCOMPLETE, EXIT_USAGE, RestoregateError, UsageError
+from restoregate.remedy.plan import DEFAULT_HEADROOM
 from restoregate.report.formats import render
 from restoregate.report.github import annotate, in_github_actions, summarize
 from restoregate.report.progress import TerminalProgress
@@ -410,6 +411,134 @@ def snapshot(
     counted = sum(len(v) for v in manifest["objects"].values())
     click.echo(f"wrote {output}: {counted} objects, {len(manifest['tables'])} tables", err=True)
     ctx.exit(0)
+
+
+@cli.command()
+@click.option(
+    "--dsn",
+    envvar="RESTOREGATE_DSN",
+    metavar="DSN",
+    help="The restored database (env RESTOREGATE_DSN); default: libpq's environment.",
+)
+@click.option(
+    "--rules",
+    "rules_paths",
+    multiple=True,
+    metavar="FILE",
+    help="Rules file (repeatable). Omitted: the built-in defaults.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Write the plan (a psql script) here instead of stdout.",
+)
+@click.option(
+    "--headroom",
+    default=DEFAULT_HEADROOM,
+    show_default=True,
+    metavar="N|P%",
+    help="Unused values to leave between the largest key and a moved sequence.",
+)
+@click.option(
+    "--orphans",
+    type=click.Choice(["report", "quarantine"]),
+    default="report",
+    show_default=True,
+    help="quarantine: move orphaned rows to restoregate_quarantine.<schema>__<table>.",
+)
+@click.option("--apply", "apply_", is_flag=True, help="Run the plan (one transaction).")
+@click.option("--yes", is_flag=True, help="Apply without asking (needed without a terminal).")
+@click.option("--dry-run", is_flag=True, help="Run the plan and the re-check, then roll back.")
+@click.option("--statement-timeout", default="30min", show_default=True, metavar="DURATION")
+@click.option("--lock-timeout", default="10s", show_default=True, metavar="DURATION")
+@click.pass_context
+def fix(
+    ctx: click.Context,
+    dsn: str | None,
+    rules_paths: Sequence[str],
+    output: str | None,
+    headroom: str,
+    orphans: str,
+    apply_: bool,
+    yes: bool,
+    dry_run: bool,
+    statement_timeout: str,
+    lock_timeout: str,
+) -> None:
+    """Write a plan that answers what check found; with --apply, run it, guarded.
+
+    The plan is a psql script: the findings first, then one commented step each.
+    Sequences behind move beyond the largest key of their column and of every column
+    referencing it, computed when the plan runs; orphans are listed (or quarantined);
+    what needs a person is said in comments. Nothing is written without --apply,
+    which runs the plan in one transaction, re-runs the checks it answers inside it,
+    and commits only if they pass (exit 1 and roll back if not).
+
+    \b
+    Example:
+      restoregate fix --dsn postgresql://owner@db/prod --rules rules/app.yaml -o plan.sql
+      psql postgresql://owner@db/prod -f plan.sql        # or:
+      restoregate fix --dsn postgresql://owner@db/prod --rules rules/app.yaml --apply
+    """
+    settings = api.SessionSettings(statement_timeout=statement_timeout, lock_timeout=lock_timeout)
+    plan = remediation.fix(
+        dsn,
+        rules_paths,
+        headroom=remediation.parse_headroom(headroom),
+        orphans="quarantine" if orphans == "quarantine" else "report",
+        settings=settings,
+    )
+    if output:
+        _write_text(output, plan.script.text)
+    if not (apply_ or dry_run):
+        if not output:
+            click.echo(plan.script.text, nl=False)
+        click.echo(_plan_summary(plan, output), err=True)
+        ctx.exit(plan.report.exit_code)
+    ctx.exit(_apply(dsn, plan, yes=yes, dry_run=dry_run))
+
+
+def _plan_summary(plan: remediation.Fix, output: str | None) -> str:
+    steps = plan.plan
+    where = f"wrote {output}: " if output else "plan: "
+    return (
+        f"{verdict(plan.report)}\n{where}{len(steps.moves)} sequence(s) to move, "
+        f"{len(steps.orphans)} orphan step(s), {len(steps.manual)} finding(s) for a person"
+    )
+
+
+def _apply(dsn: str | None, plan: remediation.Fix, *, yes: bool, dry_run: bool) -> int:
+    click.echo(plan.script.text, nl=False)
+    if not plan.plan.fixes:
+        click.echo("restoregate: nothing in this plan changes the database", err=True)
+        return plan.report.exit_code
+    if not (yes or dry_run):
+        if not sys.stdin.isatty():
+            raise UsageError("fix --apply without a terminal needs --yes", "or use --dry-run")
+        if not click.confirm(f"Apply this plan to {plan.report.dsn}?", err=True):
+            click.echo("restoregate: not applied", err=True)
+            return EXIT_USAGE
+    applied = remediation.apply_fix(
+        dsn, plan, dry_run=dry_run, notice=lambda text: click.echo(text, err=True)
+    )
+    click.echo("\nThe checks the plan answers, re-run inside its transaction:")
+    render(applied.recheck, "text", sys.stdout, color=sys.stdout.isatty())
+    if applied.committed:
+        click.echo("restoregate: COMMITTED. Run the check again before going live.", err=True)
+    elif applied.passed:
+        click.echo("restoregate: dry run: everything worked, and was rolled back", err=True)
+    else:
+        click.echo("restoregate: ROLLED BACK: the re-check still fails; nothing changed", err=True)
+    return applied.exit_code
+
+
+def _write_text(path: str, text: str) -> None:
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"--output {path}: cannot write: {exc.strerror}") from None
 
 
 @cli.group()

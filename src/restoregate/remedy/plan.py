@@ -118,8 +118,8 @@ def build_plan(
             if kind == "sequence_behind":
                 name = str(getattr(found, "sequence", ""))
                 step = moves.get(name) or _move(catalog, scope, name, headroom)
-                if step is None:
-                    manual.append(_manual(result, found))
+                if step is None or _no_room(step, getattr(found, "max_value", None)):
+                    manual.append(_manual(result, found, "no_room"))
                     continue
                 moves[name] = _answering(step, found.describe())
                 answers.add((result.id, kind))
@@ -171,6 +171,13 @@ def _move(catalog: Catalog, scope: Scope, name: str, headroom: Headroom) -> Move
     return MoveSequence(seq.name, seq.ascending, unique, locked, limit, headroom, (), identity)
 
 
+def _no_room(step: MoveSequence, largest: object) -> bool:
+    """The largest key already sits at the last value the column can hold: nowhere to go."""
+    if not isinstance(largest, (int, float)):
+        return False
+    return largest >= step.limit if step.ascending else largest <= step.limit
+
+
 def _reference(scope: Scope, text: str) -> Reference | None:
     return next((r for r in scope.references if str(r) == text), None)
 
@@ -196,6 +203,10 @@ def quarantine_table(table: QualifiedName) -> QualifiedName:
 
 
 _ADVICE = {
+    "no_room": (
+        "no value is left beyond the largest key before the limit of the sequence or the "
+        "column: widen both (for example to bigint), then plan again"
+    ),
     "sequence_exhausted": (
         "no value is left to move to: widen the column and the sequence (for example to "
         "bigint) or find out why it ran out; a script should not pick a value for you"
@@ -216,8 +227,8 @@ _ADVICE = {
 }
 
 
-def _manual(result: RuleResult, found: Violation) -> ManualStep:
-    advice = _ADVICE.get(found.kind) or (
+def _manual(result: RuleResult, found: Violation, why: str | None = None) -> ManualStep:
+    advice = _ADVICE.get(why or found.kind) or (
         f"rule {result.id} ({result.check}) failed: a person must decide what is right; "
         "fix the data or the rule, then run the check again"
     )
