@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import signal
 import sys
-from collections.abc import Sequence
-from contextlib import nullcontext
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, NoReturn
@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 import click
 from rich.console import Console
 
-from restoregate import __version__, api, remediation
+from restoregate import __version__, api, fencing, remediation
 from restoregate.errors import EXIT_INCOMPLETE, EXIT_USAGE, RestoregateError, UsageError
 from restoregate.remedy.plan import DEFAULT_HEADROOM
 from restoregate.report.formats import render
@@ -146,6 +146,13 @@ def cli(ctx: click.Context, debug: bool) -> None:
     help="Longest to wait for a table lock (only ACCESS SHARE is ever taken), 1ms to 1h.",
 )
 @click.option("--role", metavar="ROLE", help=_ROLE_HELP)
+@click.option(
+    "--release",
+    "release",
+    multiple=True,
+    metavar="ROLE",
+    help="Lift restoregate's fence on ROLE if, and only if, the gate opens (repeatable).",
+)
 @click.pass_context
 def check(
     ctx: click.Context,
@@ -160,6 +167,7 @@ def check(
     restore_point: datetime | None,
     lock_timeout: str,
     role: str | None,
+    release: Sequence[str],
 ) -> None:
     """Run the rules against a restored database and exit with the gate's verdict.
 
@@ -171,9 +179,11 @@ def check(
     settings = api.SessionSettings(
         statement_timeout=statement_timeout, lock_timeout=lock_timeout, role=role
     )
+    if release:
+        fencing.prepare_release(dsn, release, settings)
     stderr = Console(stderr=True)
     progress = TerminalProgress(stderr) if stderr.is_terminal else None
-    with progress or nullcontext():
+    with progress or nullcontext(), _fence_stays_up(release):
         report = api.run_check(
             dsn,
             rules_paths,
@@ -184,7 +194,21 @@ def check(
             restore_point=_aware(restore_point),
             baseline=baseline,
         )
-    ctx.exit(_emit(report, fmt, output))
+    code = _emit(report, fmt, output)
+    for line in fencing.release(dsn, release, report, settings) if release else ():
+        click.echo(f"restoregate: {line}", err=True)
+    ctx.exit(code)
+
+
+@contextmanager
+def _fence_stays_up(roles: Sequence[str]) -> Iterator[None]:
+    """A check that ends in an error leaves the fence up, and says so."""
+    try:
+        yield
+    except RestoregateError as exc:
+        if roles:
+            exc.message += f" (the fence stays up: {', '.join(roles)} cannot log in)"
+        raise
 
 
 def _emit(report: api.Report, fmt: str, output: str | None) -> int:
@@ -539,6 +563,82 @@ def _write_text(path: str, text: str) -> None:
         Path(path).write_text(text, encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"--output {path}: cannot write: {exc.strerror}") from None
+
+
+_FENCE_DSN = click.option(
+    "--dsn",
+    envvar="RESTOREGATE_DSN",
+    metavar="DSN",
+    help="Any database of the cluster, as a role with CREATEROLE (env RESTOREGATE_DSN).",
+)
+
+
+@cli.group()
+def fence() -> None:
+    """Keep application roles from logging in until the gate opens.
+
+    \b
+    Example (the runbook):
+      restoregate fence lock app_rw app_ro --dsn postgresql://admin@db/prod
+      pg_restore ... ; restoregate check --dsn ... --release app_rw --release app_ro
+    """
+
+
+@fence.command("lock")
+@click.argument("roles", nargs=-1, required=True, metavar="ROLE...")
+@_FENCE_DSN
+@click.pass_context
+def fence_lock(ctx: click.Context, roles: Sequence[str], dsn: str | None) -> None:
+    """Make ROLE... unable to log in (NOLOGIN), recording what changed on each role.
+
+    \b
+    Example:
+      restoregate fence lock app_rw --dsn postgresql://admin@db/prod
+    """
+    for line in fencing.fence_lock(dsn, roles):
+        click.echo(line)
+    ctx.exit(0)
+
+
+@fence.command("status")
+@click.argument("roles", nargs=-1, metavar="[ROLE...]")
+@_FENCE_DSN
+@click.pass_context
+def fence_status(ctx: click.Context, roles: Sequence[str], dsn: str | None) -> None:
+    """Show the fence on ROLE... (every fenced role when none is named).
+
+    \b
+    Example:
+      restoregate fence status --dsn postgresql://admin@db/prod
+    """
+    states = fencing.fence_status(dsn, roles)
+    for state in states:
+        click.echo(state.describe())
+    if not states:
+        click.echo("no role is fenced")
+    ctx.exit(0)
+
+
+@fence.command("unlock")
+@click.argument("roles", nargs=-1, required=True, metavar="ROLE...")
+@click.option("--force", is_flag=True, help="Required: this lifts the fence without the gate.")
+@_FENCE_DSN
+@click.pass_context
+def fence_unlock(ctx: click.Context, roles: Sequence[str], force: bool, dsn: str | None) -> None:
+    """Lift the fence on ROLE... without a check (for humans; runbooks use check --release).
+
+    \b
+    Example:
+      restoregate fence unlock app_rw --force --dsn postgresql://admin@db/prod
+    """
+    if not force:
+        raise UsageError(
+            "fence unlock lifts the fence without asking the gate: pass --force to mean it",
+            "a runbook lifts it with `restoregate check --release ROLE`",
+        )
+    for line in fencing.fence_unlock(dsn, roles):
+        click.echo(line)
+    ctx.exit(0)
 
 
 @cli.group()

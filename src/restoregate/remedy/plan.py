@@ -242,4 +242,3 @@ def _could_not_run(result: RuleResult) -> ManualStep:
         f"could not run: {result.message}",
         f"{advice}; nothing it would have found is in this plan",
     )
-

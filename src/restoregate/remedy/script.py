@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from restoregate.remedy.plan import ManualStep, MoveSequence, OrphanStep, Plan
+from restoregate.remedy.plan import MoveSequence, OrphanStep, Plan
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]")
 
@@ -77,12 +77,14 @@ def write_script(plan: Plan, writer: PlanWriter) -> Script:
         lines += _notes(f"Answers: {finding}" for finding in step.answers)
         lines += _notes(_move_words(step))
         lines += _statements(writer.move_sequence(step))
-    for step in plan.orphans:
-        lines += _orphans(step, writer)
+    for orphans in plan.orphans:
+        lines += _orphans(orphans, writer)
     if plan.manual:
         lines += _notes(["", "Not fixable by a script; a person must act:"])
     for manual in plan.manual:
-        lines += _notes([f"- [{manual.rule_id}] {manual.finding}", f"  what to do: {manual.advice}"])
+        lines += _notes(
+            [f"- [{manual.rule_id}] {manual.finding}", f"  what to do: {manual.advice}"]
+        )
     lines += _notes([""])
     lines += [Line(text, False) for text in writer.commit()]
     return Script(tuple(lines))
@@ -127,9 +129,9 @@ def _orphans(step: OrphanStep, writer: PlanWriter) -> list[Line]:
     if step.reassignable:
         lines += _notes(
             [
-                f"Once the parent's sequence is beyond them, the {step.reassignable:,} reassignable",
-                "ones can no longer be adopted by new rows; they stay orphans until a person",
-                "decides (restore the parents, or delete them).",
+                f"Once the parent's sequence is beyond them, the {step.reassignable:,}",
+                "reassignable ones can no longer be adopted by new rows; they stay orphans",
+                "until a person decides (restore the parents, or delete them).",
             ]
         )
     lines += _notes([f"To list the {step.orphans:,} {rows}:", writer.list_orphans(step)])

@@ -9,7 +9,7 @@ check uses, before anything commits.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import psycopg
@@ -29,7 +29,9 @@ def open_write_session(dsn: str | None, settings: SessionSettings) -> Iterator[W
     conn = connect(dsn, settings)
     try:
         try:
-            conn.execute("SELECT pg_catalog.set_config('default_transaction_read_only', 'off', false)")
+            conn.execute(
+                "SELECT pg_catalog.set_config('default_transaction_read_only', 'off', false)"
+            )
             conn.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
             conn.read_only = False
             conn.autocommit = False
@@ -37,10 +39,8 @@ def open_write_session(dsn: str | None, settings: SessionSettings) -> Iterator[W
             raise translate(exc, "opening the write session", settings) from None
         yield WriteSession(conn, settings)
     finally:
-        try:
+        with suppress(psycopg.Error):  # the connection is gone: the server rolled back
             conn.rollback()
-        except psycopg.Error:
-            pass  # the connection is gone: the server rolled back
         conn.close()
 
 
@@ -48,6 +48,10 @@ class WriteSession:
     def __init__(self, conn: psycopg.Connection[Any], settings: SessionSettings) -> None:
         self._conn = conn
         self._settings = settings
+
+    @property
+    def connection(self) -> psycopg.Connection[Any]:
+        return self._conn
 
     @property
     def role(self) -> str:
@@ -81,7 +85,7 @@ class WriteSession:
 
     def _execute(self, number: int, statement: str) -> None:
         try:
-            self._conn.execute(sql.SQL(statement))  # type: ignore[arg-type]  # the plan's own text
+            self._conn.execute(sql.SQL(statement))  # type: ignore[arg-type,unused-ignore]
         except errors.InsufficientPrivilege as exc:
             raise UsageError(
                 f"cannot apply statement {number} as {self.role}: {exc.diag.message_primary}",

@@ -16,11 +16,10 @@ from typing import TYPE_CHECKING
 from psycopg import sql
 
 from restoregate.engines.postgres.probes import _orphans, _relation
+from restoregate.engines.postgres.remedy.queries import load
 from restoregate.engines.postgres.session import SessionSettings
 from restoregate.names import QualifiedName
 from restoregate.remedy.plan import QUARANTINE_SCHEMA, KeyColumn, MoveSequence, OrphanStep, Plan
-
-from restoregate.engines.postgres.remedy.queries import load
 
 if TYPE_CHECKING:
     from typing_extensions import LiteralString
@@ -138,4 +137,3 @@ def _key_extreme(pick: LiteralString, key: KeyColumn) -> sql.Composable:
 
 def _locked(step: MoveSequence) -> sql.Composable:
     return sql.SQL(", ").join(_relation(key.table, key.partitioned) for key in step.locked)
-
