@@ -450,3 +450,26 @@ def test_a_concurrent_inserter_during_apply_never_collides(db):
     after = [key for key in inserted if key > 306]
     assert after and min(after) > 1000, "inserts after the commit start beyond the headroom"
     assert rule(gate(db.dsn, rules), "sequences").status == "pass"
+
+
+def test_a_rule_that_could_not_run_is_said_and_apply_refuses(db, make_role, tmp_path):
+    db.execute(SCENARIOS["identity"][0] + "CREATE TABLE u (id serial PRIMARY KEY);")
+    role = make_role(db, "blind", "GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}")
+    plan = tmp_path / "plan.sql"
+    result = CliRunner().invoke(cli, ["fix", "--dsn", role, "-o", str(plan)])
+    assert result.exit_code == 3, result.output
+    assert "-- - [sequences] could not run: reading sequence" in plan.read_text()
+    assert "ALTER" not in result.stdout, "the plan went to the file"
+    applied = CliRunner().invoke(cli, ["fix", "--dsn", role, "--apply", "--yes"])
+    assert applied.exit_code == 3
+    assert "nothing was applied" in applied.output
+
+
+def test_fix_writes_the_plan_to_a_file_and_a_summary_to_stderr(db, tmp_path):
+    db.execute(SCENARIOS["identity"][0])
+    plan = tmp_path / "plan.sql"
+    result = CliRunner().invoke(cli, ["fix", "--dsn", db.dsn, "-o", str(plan)])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert f"wrote {plan}: 1 sequence(s) to move" in result.stderr
+    assert "ALTER TABLE %I.%I ALTER COLUMN %I RESTART WITH %s" in plan.read_text()

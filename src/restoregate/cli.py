@@ -535,6 +535,7 @@ def _plan_summary(plan: remediation.Fix, output: str | None) -> str:
 
 def _apply(dsn: str | None, plan: remediation.Fix, *, yes: bool, dry_run: bool) -> int:
     click.echo(plan.script.text, nl=False)
+    remediation.require_complete(plan)
     if not plan.plan.fixes:
         click.echo("restoregate: nothing in this plan changes the database", err=True)
         return plan.report.exit_code

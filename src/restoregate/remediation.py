@@ -22,7 +22,7 @@ from restoregate.remedy.script import Script, write_script
 from restoregate.report import Report
 from restoregate.rules.ruleset import RuleSet
 
-__all__ = ["Applied", "Fix", "apply_fix", "fix", "parse_headroom"]
+__all__ = ["Applied", "Fix", "apply_fix", "fix", "parse_headroom", "require_complete"]
 
 
 @dataclass(frozen=True)
@@ -77,11 +77,7 @@ def apply_fix(
     dsn: str | None, found: Fix, *, dry_run: bool = False, notice: Callable[[str], None] = print
 ) -> Applied:
     """Run the plan in one transaction; commit only if the rules it answers now pass."""
-    if found.report.count("error"):
-        raise CheckFailedToRun(
-            "some rules could not run, so the plan may be missing steps: nothing was applied",
-            "fix the cause the report names and run fix again",
-        )
+    require_complete(found)
     notices: list[str] = []
 
     def heard(text: str) -> None:
@@ -99,6 +95,15 @@ def apply_fix(
         else:
             session.rollback()
     return Applied(recheck, passed, passed and not dry_run, tuple(notices))
+
+
+def require_complete(found: Fix) -> None:
+    """A plan from a check where some rule could not run may lack steps: never apply it."""
+    if found.report.count("error"):
+        raise CheckFailedToRun(
+            "some rules could not run, so the plan may be missing steps: nothing was applied",
+            "fix the cause the report names and run fix again",
+        )
 
 
 def answers_hold(recheck: Report, plan: Plan) -> bool:

@@ -211,6 +211,10 @@ _ADVICE = {
         "no value is left to move to: widen the column and the sequence (for example to "
         "bigint) or find out why it ran out; a script should not pick a value for you"
     ),
+    "sequence_missing": (
+        "a default, wrapper or trigger names a sequence that does not exist: restore it "
+        "from the source (or CREATE it beyond every key), then run fix again"
+    ),
     "sequence_headroom": (
         "the range is running out: plan widening the column and the sequence to bigint "
         "before it does"
