@@ -139,3 +139,16 @@ def test_a_check_that_cannot_judge_leaves_the_fence_up_and_says_so(db, app):
     assert result.exit_code == 2
     assert f"the fence stays up: {name} cannot log in" in result.output
     assert not can_log_in(app_dsn)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["fix", "--dsn", "sqlite:///nowhere_h12.db"],
+        ["fence", "lock", "app", "--dsn", "sqlite:///nowhere_h12.db"],
+    ],
+)
+def test_engines_without_a_remedy_fail_closed_with_exit_2(args):
+    result = run(*args)
+    assert result.exit_code == 2
+    assert "is not supported for sqlite:// databases yet" in result.output

@@ -38,6 +38,8 @@ FORBIDDEN = {
     "demo.py": DRIVERS,
     "verify.py": DRIVERS,
     "engines/__init__.py": (*DRIVERS, *ENGINES),  # names packages, imports them lazily
+    "remedy": (*NEUTRAL, "restoregate.api", "restoregate.cli", "restoregate.checks"),
+    "fence.py": NEUTRAL,
     "engines/base.py": (*NEUTRAL, "restoregate.checks"),
     "engines/postgres": ("restoregate.api", "restoregate.cli", "restoregate.checks", "pymysql"),
 }

@@ -7,11 +7,12 @@ transaction: all the roles named, or none of them.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 
-from restoregate.engines.postgres.remedy.fence import PostgresFence, open_fence
 from restoregate.engines.postgres.session import SessionSettings
 from restoregate.errors import RestoregateError, UsageError
 from restoregate.fence import FenceRecord, RoleState
+from restoregate.remedy.engines import Fence, remedy_for
 from restoregate.report import Report
 
 __all__ = ["fence_lock", "fence_status", "fence_unlock", "prepare_release", "release"]
@@ -21,7 +22,7 @@ def fence_lock(
     dsn: str | None, roles: Sequence[str], settings: SessionSettings | None = None
 ) -> list[str]:
     """Make the roles unable to log in, recording what that changed on each."""
-    with open_fence(dsn, settings or SessionSettings()) as fence:
+    with _open(dsn, "fence lock", settings) as fence:
         states = _existing(fence, roles)
         for name in roles:
             if name in fence.connected_as():
@@ -45,7 +46,7 @@ def fence_status(
     dsn: str | None, roles: Sequence[str] = (), settings: SessionSettings | None = None
 ) -> list[RoleState]:
     """The roles named (every fenced role when none is) and their fences."""
-    with open_fence(dsn, settings or SessionSettings()) as fence:
+    with _open(dsn, "fence status", settings) as fence:
         states = _existing(fence, roles) if roles else fence.states()
     return list(states.values())
 
@@ -54,7 +55,7 @@ def fence_unlock(
     dsn: str | None, roles: Sequence[str], settings: SessionSettings | None = None
 ) -> list[str]:
     """Lift the fences on these roles without asking the gate (``fence unlock --force``)."""
-    with open_fence(dsn, settings or SessionSettings()) as fence:
+    with _open(dsn, "fence unlock", settings) as fence:
         said = _lift(fence, _existing(fence, roles), roles)
         fence.commit()
     return said
@@ -64,7 +65,7 @@ def prepare_release(
     dsn: str | None, roles: Sequence[str], settings: SessionSettings | None = None
 ) -> None:
     """Before the check: the roles exist, carry fences (or can log in), and we may lift them."""
-    with open_fence(dsn, settings or SessionSettings()) as fence:
+    with _open(dsn, "check --release", settings) as fence:
         for state in _existing(fence, roles).values():
             if state.fence is None and not state.can_login:
                 raise UsageError(
@@ -85,7 +86,9 @@ def release(
             for name in roles
         ]
     try:
-        with open_fence(dsn, settings or SessionSettings()) as fence:
+        with remedy_for(dsn, "check --release").open_fence(
+            dsn, settings or SessionSettings()
+        ) as fence:
             said = _lift(fence, _existing(fence, roles), roles)
             fence.commit()
     except RestoregateError as exc:
@@ -94,7 +97,13 @@ def release(
     return said
 
 
-def _existing(fence: PostgresFence, roles: Sequence[str]) -> dict[str, RoleState]:
+def _open(
+    dsn: str | None, command: str, settings: SessionSettings | None
+) -> AbstractContextManager[Fence]:
+    return remedy_for(dsn, command).open_fence(dsn, settings or SessionSettings())
+
+
+def _existing(fence: Fence, roles: Sequence[str]) -> dict[str, RoleState]:
     states = fence.states(roles)
     missing = [name for name in roles if name not in states]
     if missing:
@@ -102,7 +111,7 @@ def _existing(fence: PostgresFence, roles: Sequence[str]) -> dict[str, RoleState
     return states
 
 
-def _lift(fence: PostgresFence, states: dict[str, RoleState], roles: Sequence[str]) -> list[str]:
+def _lift(fence: Fence, states: dict[str, RoleState], roles: Sequence[str]) -> list[str]:
     said = []
     for name in dict.fromkeys(roles):
         state = states[name]

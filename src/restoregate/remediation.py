@@ -13,10 +13,9 @@ from pathlib import Path
 
 from restoregate import api
 from restoregate.engines.postgres.probes import open_backend
-from restoregate.engines.postgres.remedy.session import WriteSession, open_write_session
-from restoregate.engines.postgres.remedy.writer import PostgresPlanWriter, needed_privileges
 from restoregate.engines.postgres.session import SessionSettings
 from restoregate.errors import CheckFailedToRun, UsageError
+from restoregate.remedy.engines import WriteSession, remedy_for
 from restoregate.remedy.plan import Headroom, OrphanMode, Plan, build_plan
 from restoregate.remedy.script import Script, write_script
 from restoregate.report import Report
@@ -66,10 +65,11 @@ def fix(
     ruleset = rules if rules is not None else api.load_rules(rules_paths)
     settings = settings or SessionSettings()
     selected = api.select_rules(ruleset, (), ())
+    writer = remedy_for(dsn, "fix").plan_writer(settings)  # an unsupported engine: exit 2 first
     with open_backend(dsn, settings) as backend:
         report, ctx = api.judge(backend, ruleset, selected, dsn)
     plan = build_plan(report, ctx.catalog, ctx.scope, headroom or Headroom(), orphans)
-    script = write_script(plan, PostgresPlanWriter(settings))
+    script = write_script(plan, writer)
     return Fix(report, plan, script, ruleset, settings)
 
 
@@ -84,7 +84,7 @@ def apply_fix(
         notices.append(text)
         notice(text)
 
-    with open_write_session(dsn, found.settings) as session:
+    with remedy_for(dsn, "fix --apply").open_write_session(dsn, found.settings) as session:
         _require_privileges(session, found.plan)
         session.run(found.script.statements, heard)
         answered = {rule_id for rule_id, _ in found.plan.answers}
@@ -118,16 +118,11 @@ def answers_hold(recheck: Report, plan: Plan) -> bool:
 
 
 def _require_privileges(session: WriteSession, plan: Plan) -> None:
-    needs = needed_privileges(plan)
-    lacking = [needs[i] for i in session.missing_privileges(needs)]
+    lacking = session.missing_privileges(plan)
     if not lacking:
         return
-    kind, name, why = lacking[0]
-    what = {"owner": "ownership of", "lock": "UPDATE, DELETE or TRUNCATE on"}.get(
-        kind, f"{kind.split('_')[0].upper()} on"
-    )
     more = f" (and {len(lacking) - 1} more)" if len(lacking) > 1 else ""
     raise UsageError(
-        f"role {session.role} lacks {what} {name}, needed {why}{more}: nothing was applied",
+        f"role {session.role} lacks {lacking[0]}{more}: nothing was applied",
         "run fix --apply as the owner of the tables and sequences, or grant what is missing",
     )

@@ -18,9 +18,11 @@ from psycopg import errors, sql
 from restoregate.engines.postgres.errors import translate
 from restoregate.engines.postgres.probes import PostgresBackend
 from restoregate.engines.postgres.remedy.queries import load
+from restoregate.engines.postgres.remedy.writer import needed_privileges
 from restoregate.engines.postgres.session import SessionSettings, connect
 from restoregate.errors import CheckFailedToRun, UsageError
 from restoregate.names import QualifiedName
+from restoregate.remedy.plan import Plan
 
 
 @contextmanager
@@ -57,8 +59,9 @@ class WriteSession:
     def role(self) -> str:
         return str(self._conn.info.parameter_status("session_authorization") or "")
 
-    def missing_privileges(self, needs: Sequence[tuple[str, QualifiedName, str]]) -> list[int]:
-        """Indexes into ``needs`` of the privileges the connected role lacks."""
+    def missing_privileges(self, plan: Plan) -> list[str]:
+        """What the connected role lacks for the plan, one sentence each."""
+        needs = needed_privileges(plan)
         params = {
             "kinds": [kind for kind, _, _ in needs],
             "schemas": [name.schema for _, name, _ in needs],
@@ -68,7 +71,7 @@ class WriteSession:
             rows = self._conn.execute(load("missing_privileges"), params).fetchall()
         except psycopg.Error as exc:
             raise translate(exc, "checking privileges", self._settings) from None
-        return [int(row[0]) - 1 for row in rows]
+        return [_lacks(*needs[int(row[0]) - 1]) for row in rows]
 
     def run(self, statements: Sequence[str], notice: Callable[[str], None]) -> None:
         """Run the plan's statements in order; the first failure stops it (and rolls back)."""
@@ -108,3 +111,11 @@ class WriteSession:
 
     def rollback(self) -> None:
         self._conn.rollback()
+
+
+_WHAT = {"owner": "ownership of", "lock": "UPDATE, DELETE or TRUNCATE on"}
+
+
+def _lacks(kind: str, name: QualifiedName, why: str) -> str:
+    what = _WHAT.get(kind, f"{kind.split('_')[0].upper()} on")
+    return f"{what} {name}, needed {why}"
