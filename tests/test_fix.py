@@ -209,6 +209,8 @@ def test_apply_fixes_every_sequence_fault(db, tmp_path, name):
         cli, ["fix", "--dsn", db.dsn, "--rules", str(path), "--apply", "--yes"]
     )
     assert result.exit_code == 0, result.output
+    assert "PASS  sequences:" in result.output and "COMMITTED" in result.output
+    assert "GATE OPEN" not in result.output, "only check opens the gate"
     assert rule(gate(db.dsn, rules), "sequences").status == "pass"
     assert row_counts(db) == counts
 

@@ -548,8 +548,12 @@ def _apply(dsn: str | None, plan: remediation.Fix, *, yes: bool, dry_run: bool) 
     applied = remediation.apply_fix(
         dsn, plan, dry_run=dry_run, notice=lambda text: click.echo(text, err=True)
     )
-    click.echo("\nThe checks the plan answers, re-run inside its transaction:")
-    render(applied.recheck, "text", sys.stdout, color=sys.stdout.isatty())
+    click.echo("\nThe rules the plan answers, re-run inside its transaction:")
+    for result in applied.recheck.rules:
+        if result.status != "skip":
+            click.echo(f"  {result.status.upper():5} {result.id}: {result.message}")
+            for found in result.violations:
+                click.echo(f"        - {found.describe()}")
     if applied.committed:
         click.echo("restoregate: COMMITTED. Run the check again before going live.", err=True)
     elif applied.passed:
