@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 
-from restoregate.engines.postgres.session import SessionSettings
 from restoregate.errors import RestoregateError, UsageError
 from restoregate.fence import FenceRecord, RoleState
 from restoregate.remedy.engines import Fence, remedy_for
 from restoregate.report import Report
+from restoregate.settings import SessionSettings
 
 __all__ = ["fence_lock", "fence_status", "fence_unlock", "prepare_release", "release"]
 

@@ -12,14 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from restoregate import api
-from restoregate.engines.postgres.probes import open_backend
-from restoregate.engines.postgres.session import SessionSettings
 from restoregate.errors import CheckFailedToRun, UsageError
 from restoregate.remedy.engines import WriteSession, remedy_for
 from restoregate.remedy.plan import Headroom, OrphanMode, Plan, build_plan
 from restoregate.remedy.script import Script, write_script
 from restoregate.report import Report
 from restoregate.rules.ruleset import RuleSet
+from restoregate.settings import SessionSettings
 
 __all__ = ["Applied", "Fix", "apply_fix", "fix", "parse_headroom", "require_complete"]
 
@@ -65,11 +64,11 @@ def fix(
     ruleset = rules if rules is not None else api.load_rules(rules_paths)
     settings = settings or SessionSettings()
     selected = api.select_rules(ruleset, (), ())
-    writer = remedy_for(dsn, "fix").plan_writer(settings)  # an unsupported engine: exit 2 first
-    with open_backend(dsn, settings) as backend:
-        report, ctx = api.judge(backend, ruleset, selected, dsn)
-    plan = build_plan(report, ctx.catalog, ctx.scope, headroom or Headroom(), orphans)
-    script = write_script(plan, writer)
+    remedy = remedy_for(dsn, "fix")  # an engine without one: exit 2 before connecting
+    with api.open_engine(dsn, settings) as engine:
+        report, ctx = api.judge(engine, ruleset, selected)
+        plan = build_plan(report, ctx.catalog, ctx.scope, headroom or Headroom(), orphans)
+        script = write_script(plan, remedy.plan_writer(settings, engine))
     return Fix(report, plan, script, ruleset, settings)
 
 
@@ -88,7 +87,7 @@ def apply_fix(
         _require_privileges(session, found.plan)
         session.run(found.script.statements, heard)
         answered = {rule_id for rule_id, _ in found.plan.answers}
-        recheck, _ = api.judge(session.backend(), found.rules, answered, dsn)
+        recheck, _ = api.judge(session.engine(), found.rules, answered)
         passed = answers_hold(recheck, found.plan)
         if passed and not dry_run:
             session.commit()

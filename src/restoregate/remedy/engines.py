@@ -10,23 +10,22 @@ without one fails closed with a usage error naming it.
 from __future__ import annotations
 
 import importlib
-import re
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol, cast
 
-from restoregate.engines.base import Backend
+from restoregate.engines import scheme
+from restoregate.engines.base import Engine
 from restoregate.errors import UsageError
 from restoregate.fence import FenceRecord, RoleState
 from restoregate.remedy.plan import Plan
 from restoregate.remedy.script import PlanWriter
+from restoregate.settings import SessionSettings
 
 REMEDIES: dict[str, str] = {
     "postgresql": "restoregate.engines.postgres.remedy",
     "postgres": "restoregate.engines.postgres.remedy",
 }
-_SCHEME = re.compile(r"^\s*([A-Za-z][A-Za-z0-9+.\-]*)://")
-# settings: the session settings (timeouts); typed Any so this module names no engine
 
 
 class WriteSession(Protocol):
@@ -39,8 +38,8 @@ class WriteSession(Protocol):
 
     def run(self, statements: Sequence[str], notice: Callable[[str], None]) -> None: ...
 
-    def backend(self) -> Backend:
-        """The check's backend over this transaction, to re-check before committing."""
+    def engine(self) -> Engine:
+        """The check's engine over this transaction, to re-check before committing."""
         ...
 
     def commit(self) -> None: ...
@@ -65,22 +64,25 @@ class Fence(Protocol):
 
 
 class RemedyModule(Protocol):
-    def plan_writer(self, settings: Any) -> PlanWriter: ...
+    def plan_writer(self, settings: SessionSettings, engine: Any) -> PlanWriter:
+        """The engine's syntax; ``engine`` is the open engine the plan's check ran on."""
+        ...
 
     def open_write_session(
-        self, dsn: str | None, settings: Any
+        self, dsn: str | None, settings: SessionSettings
     ) -> AbstractContextManager[WriteSession]: ...
 
-    def open_fence(self, dsn: str | None, settings: Any) -> AbstractContextManager[Fence]: ...
+    def open_fence(
+        self, dsn: str | None, settings: SessionSettings
+    ) -> AbstractContextManager[Fence]: ...
 
 
 def remedy_for(dsn: str | None, command: str) -> RemedyModule:
-    match = _SCHEME.match(dsn or "")
-    scheme = match.group(1).lower() if match else "postgresql"
-    module = REMEDIES.get(scheme)
+    name = scheme(dsn)
+    module = REMEDIES.get(name)
     if module is None:
         raise UsageError(
-            f"{command} is not supported for {scheme}:// databases yet",
+            f"{command} is not supported for {name}:// databases yet",
             "run check for the verdict; fix the findings by hand (the report says what)",
         )
     return cast("RemedyModule", importlib.import_module(module))

@@ -16,7 +16,7 @@ import psycopg
 from psycopg import errors, sql
 
 from restoregate.engines.postgres.errors import translate
-from restoregate.engines.postgres.probes import PostgresBackend
+from restoregate.engines.postgres.probes import PostgresEngine
 from restoregate.engines.postgres.remedy.queries import load
 from restoregate.engines.postgres.remedy.writer import needed_privileges
 from restoregate.engines.postgres.session import SessionSettings, connect
@@ -99,9 +99,9 @@ class WriteSession:
             detail = exc.diag.message_hint if exc.diag else None
             raise CheckFailedToRun(failed.message, detail or failed.hint) from None
 
-    def backend(self) -> PostgresBackend:
-        """The check's backend over this transaction, to re-check before committing."""
-        return PostgresBackend(self._conn, self._settings)
+    def engine(self) -> PostgresEngine:
+        """The check's engine over this transaction, to re-check before committing."""
+        return PostgresEngine(self._conn, self._settings)
 
     def commit(self) -> None:
         try:

@@ -11,13 +11,17 @@ identity columns), which a rollback undoes; ``setval()`` would not be undone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from psycopg import sql
 
-from restoregate.engines.postgres.probes import _orphans, _relation
+from restoregate.catalog import Reference
+from restoregate.engines.postgres.catalog_loader import Operator
+from restoregate.engines.postgres.compose import orphans as _anti_join
+from restoregate.engines.postgres.compose import relation as _relation
 from restoregate.engines.postgres.remedy.queries import load
-from restoregate.engines.postgres.session import SessionSettings
+from restoregate.engines.postgres.session import SessionSettings, server_settings
 from restoregate.names import QualifiedName
 from restoregate.remedy.plan import QUARANTINE_SCHEMA, KeyColumn, MoveSequence, OrphanStep, Plan
 
@@ -28,14 +32,17 @@ if TYPE_CHECKING:
 class PostgresPlanWriter:
     client = "psql"
 
-    def __init__(self, settings: SessionSettings) -> None:
+    def __init__(
+        self, settings: SessionSettings, operators: Callable[[Reference], tuple[Operator, ...]]
+    ) -> None:
         self._settings = settings
+        self._operators = operators
 
     def prelude(self) -> list[str]:
         return ["\\set ON_ERROR_STOP on", "BEGIN;"]
 
     def settings(self) -> list[str]:
-        server = self._settings.server_settings()
+        server = server_settings(self._settings)
         values = {
             "lock_timeout": server["lock_timeout"],
             "statement_timeout": server["statement_timeout"],
@@ -71,7 +78,7 @@ class PostgresPlanWriter:
 
     def list_orphans(self, step: OrphanStep) -> str:
         keys = sql.SQL(", ").join(sql.Identifier("c", c) for c in step.reference.child.columns)
-        query = sql.SQL("SELECT c.* {} ORDER BY {};").format(_orphans(step.reference), keys)
+        query = sql.SQL("SELECT c.* {} ORDER BY {};").format(self._orphans(step.reference), keys)
         return _text(query)
 
     def quarantine(self, step: OrphanStep) -> list[str]:
@@ -86,7 +93,7 @@ class PostgresPlanWriter:
         move = sql.SQL(
             "WITH moved AS (DELETE {orphans} RETURNING c.*)\n"
             "INSERT INTO {target} SELECT pg_catalog.now(), {label}, moved.* FROM moved;"
-        ).format(orphans=_orphans(ref), target=target, label=sql.Literal(ref.label))
+        ).format(orphans=self._orphans(ref), target=target, label=sql.Literal(ref.label))
         schema = sql.SQL("CREATE SCHEMA IF NOT EXISTS {};").format(
             sql.Identifier(QUARANTINE_SCHEMA)
         )
@@ -94,6 +101,10 @@ class PostgresPlanWriter:
 
     def commit(self) -> list[str]:
         return ["COMMIT;"]
+
+    def _orphans(self, ref: Reference) -> sql.Composable:
+        """The check's own anti-join, with the same equality operators."""
+        return _anti_join(ref, self._operators(ref))
 
 
 def needed_privileges(plan: Plan) -> list[tuple[str, QualifiedName, str]]:
