@@ -15,8 +15,8 @@ from restoregate.remedy.plan import Headroom
 from restoregate.rules.loader import load_rules_text
 from tests.gate import DEFAULT, gate, logical, rule, violations
 
-# (setup SQL, extra rules YAML) for every sequence_behind scenario of test_sequences.py and
-# test_references.py; the first is the seed incident.
+# (setup SQL, extra rules YAML) for every sequence_behind scenario of test_sequences.py,
+# test_references.py and test_unjudged_keys.py; the first is the seed incident.
 SCENARIOS = {
     "incident": (
         """
@@ -131,6 +131,33 @@ SCENARIOS = {
         INSERT INTO child VALUES (11), (21), (25), (1000001), (0);
         """,
         logical("child(parent_id)", "parent(id)"),
+    ),
+    "wrapper-default": (
+        """
+        CREATE SEQUENCE ids;
+        CREATE FUNCTION next_id() RETURNS bigint LANGUAGE plpgsql AS
+          $$ BEGIN RETURN nextval('ids'); END $$;
+        CREATE TABLE items (id bigint PRIMARY KEY DEFAULT next_id(), name text);
+        INSERT INTO items (name) SELECT 'i' || g FROM generate_series(1, 40) g;
+        SELECT setval('ids', 1, false);
+        """,
+        DEFAULT,
+    ),
+    "trigger-nextval": (
+        """
+        CREATE SEQUENCE orders_seq;
+        CREATE TABLE orders (id bigint PRIMARY KEY, note text);
+        CREATE FUNCTION orders_id() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          NEW.id := nextval('orders_seq');
+          RETURN NEW;
+        END $$;
+        CREATE TRIGGER orders_bi BEFORE INSERT ON orders
+          FOR EACH ROW EXECUTE FUNCTION orders_id();
+        INSERT INTO orders (note) SELECT 'n' FROM generate_series(1, 25);
+        ALTER SEQUENCE orders_seq RESTART;
+        """,
+        DEFAULT,
     ),
     "disabled-triggers": (
         """
