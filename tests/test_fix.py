@@ -528,3 +528,33 @@ def test_failed_custom_rules_and_headroom_are_left_to_a_person(db):
     assert "plan widening the column and the sequence to bigint" in text
     assert "-- - [accounts-restored] public.accounts holds 0 rows" in text
     assert "a person must decide what is right" in text
+
+
+@pytest.mark.parametrize(("answer", "code", "moved"), [("n\n", 2, False), ("y\n", 0, True)])
+def test_on_a_terminal_apply_asks_first(db, monkeypatch, answer, code, moved):
+    db.execute(SCENARIOS["identity"][0])
+    monkeypatch.setattr("restoregate.cli._interactive", lambda: True)
+    result = CliRunner().invoke(cli, ["fix", "--dsn", db.dsn, "--apply"], input=answer)
+    assert result.exit_code == code, result.output
+    assert "Apply this plan to postgresql://" in result.output
+    assert (db.scalar("SELECT last_value FROM t_id_seq") > 30) is moved
+
+
+def test_objects_missing_against_a_baseline_are_advice(new_db, dump, restore, tmp_path):
+    source, target = new_db(), new_db()
+    source.execute("""
+        CREATE TABLE accounts (id serial PRIMARY KEY, email text);
+        CREATE INDEX accounts_email ON accounts (email);
+        INSERT INTO accounts (email) SELECT 'u' || g FROM generate_series(1, 10) g;
+    """)
+    manifest = tmp_path / "source.manifest.json"
+    snap = CliRunner().invoke(cli, ["snapshot", "--dsn", source.dsn, "-o", str(manifest)])
+    assert snap.exit_code == 0, snap.output
+    archive = tmp_path / "app.dump"
+    dump(source, archive, "-Fc")
+    assert restore(archive, target).returncode == 0
+    target.execute("DROP INDEX accounts_email")
+    result = CliRunner().invoke(cli, ["fix", "--dsn", target.dsn, "--baseline", str(manifest)])
+    assert result.exit_code == 1, result.output
+    assert "accounts_email" in result.stdout
+    assert "restore the missing object from the source (pg_restore -l" in result.stdout

@@ -472,6 +472,12 @@ def snapshot(
     show_default=True,
     help="quarantine: move orphaned rows to restoregate_quarantine.<schema>__<table>.",
 )
+@click.option(
+    "--baseline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="A manifest from `restoregate snapshot`: what is missing becomes advice.",
+)
 @click.option("--apply", "apply_", is_flag=True, help="Run the plan (one transaction).")
 @click.option("--yes", is_flag=True, help="Apply without asking (needed without a terminal).")
 @click.option("--dry-run", is_flag=True, help="Run the plan and the re-check, then roll back.")
@@ -485,6 +491,7 @@ def fix(
     output: str | None,
     headroom: str,
     orphans: str,
+    baseline: Path | None,
     apply_: bool,
     yes: bool,
     dry_run: bool,
@@ -513,6 +520,7 @@ def fix(
         headroom=remediation.parse_headroom(headroom),
         orphans="quarantine" if orphans == "quarantine" else "report",
         settings=settings,
+        baseline=baseline,
     )
     if output:
         _write_text(output, plan.script.text)
@@ -540,7 +548,7 @@ def _apply(dsn: str | None, plan: remediation.Fix, *, yes: bool, dry_run: bool) 
         click.echo("restoregate: nothing in this plan changes the database", err=True)
         return plan.report.exit_code
     if not (yes or dry_run):
-        if not sys.stdin.isatty():
+        if not _interactive():
             raise UsageError("fix --apply without a terminal needs --yes", "or use --dry-run")
         if not click.confirm(f"Apply this plan to {plan.report.dsn}?", err=True):
             click.echo("restoregate: not applied", err=True)
@@ -561,6 +569,10 @@ def _apply(dsn: str | None, plan: remediation.Fix, *, yes: bool, dry_run: bool) 
     else:
         click.echo("restoregate: ROLLED BACK: the re-check still fails; nothing changed", err=True)
     return applied.exit_code
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty()
 
 
 def _write_text(path: str, text: str) -> None:

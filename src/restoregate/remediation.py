@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from restoregate import api
+from restoregate import manifest as manifests
 from restoregate.errors import CheckFailedToRun, UsageError
 from restoregate.remedy.engines import WriteSession, remedy_for
 from restoregate.remedy.plan import Headroom, OrphanMode, Plan, build_plan
@@ -59,14 +60,18 @@ def fix(
     headroom: Headroom | None = None,
     orphans: OrphanMode = "report",
     settings: SessionSettings | None = None,
+    baseline: Path | None = None,
 ) -> Fix:
     """Run the check (read-only) and write the plan that answers what it found."""
     ruleset = rules if rules is not None else api.load_rules(rules_paths)
+    source = manifests.read(Path(baseline)) if baseline is not None else None
+    if source is not None:
+        ruleset = api.with_baseline_rule(ruleset)
     settings = settings or SessionSettings()
     selected = api.select_rules(ruleset, (), ())
     remedy = remedy_for(dsn, "fix")  # an engine without one: exit 2 before connecting
     with api.open_engine(dsn, settings) as engine:
-        report, ctx = api.judge(engine, ruleset, selected)
+        report, ctx = api.judge(engine, ruleset, selected, source=source)
         plan = build_plan(report, ctx.catalog, ctx.scope, headroom or Headroom(), orphans)
         script = write_script(plan, remedy.plan_writer(settings, engine))
     return Fix(report, plan, script, ruleset, settings)
