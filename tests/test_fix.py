@@ -533,7 +533,7 @@ def test_failed_custom_rules_and_headroom_are_left_to_a_person(db):
 @pytest.mark.parametrize(("answer", "code", "moved"), [("n\n", 2, False), ("y\n", 0, True)])
 def test_on_a_terminal_apply_asks_first(db, monkeypatch, answer, code, moved):
     db.execute(SCENARIOS["identity"][0])
-    monkeypatch.setattr("restoregate.cli._interactive", lambda: True)
+    monkeypatch.setattr("restoregate.cli_remedy._interactive", lambda: True)
     result = CliRunner().invoke(cli, ["fix", "--dsn", db.dsn, "--apply"], input=answer)
     assert result.exit_code == code, result.output
     assert "Apply this plan to postgresql://" in result.output

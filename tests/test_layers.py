@@ -24,6 +24,7 @@ NEUTRAL = (*DRIVERS, *ENGINES, "restoregate.engines")  # the registry is the API
 # module (or package) -> imports it must never make
 FORBIDDEN = {
     "cli.py": (*DRIVERS, *ENGINES, "restoregate.checks", "restoregate.probes"),
+    "cli_remedy.py": (*DRIVERS, *ENGINES, "restoregate.checks", "restoregate.probes"),
     "report": (*NEUTRAL, "restoregate.api", "restoregate.checks", "restoregate.cli"),
     "checks": (*NEUTRAL, "restoregate.api", "restoregate.cli"),
     "rules": (*NEUTRAL, "restoregate.api", "restoregate.cli", "restoregate.checks.sql"),
