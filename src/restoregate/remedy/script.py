@@ -14,6 +14,7 @@ from typing import Protocol
 
 from restoregate.remedy.plan import MoveSequence, OrphanStep, Plan
 
+_ENGINES = {"postgresql": "PostgreSQL", "mysql": "MySQL", "mariadb": "MariaDB", "sqlite": "SQLite"}
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]")
 
 
@@ -101,7 +102,8 @@ def _statements(texts: Iterable[str]) -> list[Line]:
 def _snapshot(plan: Plan, client: str) -> list[str]:
     report = plan.report
     out = [
-        f"restoregate fix plan for {report.dsn} (server {report.server_version or '?'})",
+        f"restoregate fix plan for {report.dsn} ({_ENGINES.get(report.engine or '', 'server')} "
+        f"{report.server_version or '?'})",
         f"What the check found at {report.started_at} (run it with {client}; it is one",
         "transaction, idempotent: running it again changes nothing):",
     ]
