@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from restoregate.catalog import Catalog, Reference
@@ -118,7 +118,10 @@ def build_plan(
             if kind == "sequence_behind":
                 name = str(getattr(found, "sequence", ""))
                 step = moves.get(name) or _move(catalog, scope, name, headroom)
-                if step is None or _no_room(step, getattr(found, "max_value", None)):
+                if step is None:
+                    manual.append(_manual(result, found))
+                    continue
+                if _no_room(step, getattr(found, "max_value", None)):
                     manual.append(_manual(result, found, "no_room"))
                     continue
                 moves[name] = _answering(step, found.describe())
@@ -141,7 +144,7 @@ def build_plan(
 def _answering(step: MoveSequence, finding: str) -> MoveSequence:
     if finding in step.answers:
         return step
-    return MoveSequence(**{**step.__dict__, "answers": (*step.answers, finding)})
+    return replace(step, answers=(*step.answers, finding))
 
 
 def _move(catalog: Catalog, scope: Scope, name: str, headroom: Headroom) -> MoveSequence | None:
