@@ -152,3 +152,14 @@ def test_engines_without_a_remedy_fail_closed_with_exit_2(args):
     result = run(*args)
     assert result.exit_code == 2
     assert "is not supported for sqlite:// databases yet" in result.output
+
+
+def test_release_acts_as_the_connecting_user_even_with_check_role(db, app, make_role):
+    """check --role narrows what the rules can do; lifting the fence is the runbook's own act."""
+    name, app_dsn = app
+    reader = conninfo_to_dict(make_role(db, "reader", "GRANT pg_read_all_data TO {role}"))["user"]
+    db.execute("CREATE TABLE ok (id serial PRIMARY KEY)")
+    assert run("fence", "lock", name, "--dsn", db.dsn).exit_code == 0
+    opened = run("check", "--dsn", db.dsn, "--role", reader, "--release", name)
+    assert opened.exit_code == 0, opened.output
+    assert can_log_in(app_dsn)

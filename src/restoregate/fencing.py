@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
+from dataclasses import replace
 
 from restoregate.errors import RestoregateError, UsageError
 from restoregate.fence import FenceRecord, RoleState
@@ -100,7 +101,9 @@ def release(
 def _open(
     dsn: str | None, command: str, settings: SessionSettings | None
 ) -> AbstractContextManager[Fence]:
-    return remedy_for(dsn, command).open_fence(dsn, settings or SessionSettings())
+    # the fence acts as the connecting user: check --role narrows the check, not this
+    chosen = replace(settings, role=None) if settings else SessionSettings()
+    return remedy_for(dsn, command).open_fence(dsn, chosen)
 
 
 def _existing(fence: Fence, roles: Sequence[str]) -> dict[str, RoleState]:

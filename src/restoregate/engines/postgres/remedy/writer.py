@@ -44,8 +44,8 @@ class PostgresPlanWriter:
     def settings(self) -> list[str]:
         server = server_settings(self._settings)
         values = {
-            "lock_timeout": server["lock_timeout"],
-            "statement_timeout": server["statement_timeout"],
+            "lock_timeout": server["lock_timeout"] + "ms",
+            "statement_timeout": server["statement_timeout"] + "ms",
             "search_path": "pg_catalog, pg_temp",
         }
         settings = sql.SQL(", ").join(
