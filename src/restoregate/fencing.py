@@ -87,9 +87,7 @@ def release(
             for name in roles
         ]
     try:
-        with remedy_for(dsn, "check --release").open_fence(
-            dsn, settings or SessionSettings()
-        ) as fence:
+        with _open(dsn, "check --release", settings) as fence:
             said = _lift(fence, _existing(fence, roles), roles)
             fence.commit()
     except RestoregateError as exc:
