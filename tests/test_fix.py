@@ -558,3 +558,13 @@ def test_objects_missing_against_a_baseline_are_advice(new_db, dump, restore, tm
     assert result.exit_code == 1, result.output
     assert "accounts_email" in result.stdout
     assert "restore the missing object from the source (pg_restore -l" in result.stdout
+
+
+def test_with_no_rules_file_a_strong_suspected_reference_is_passed_too(db):
+    """The seed incident caught with the built-in rules: the plan moves past journals too."""
+    db.execute(SCENARIOS["incident"][0])
+    found = remediation.fix(db.dsn)
+    [move] = found.plan.moves
+    assert "public.journals.user_id" in {k.table.column(k.column) for k in move.keys}
+    assert remediation.apply_fix(db.dsn, found, notice=lambda _: None).committed
+    assert db.scalar("SELECT last_value FROM accounts_id_seq") == 306 + 1 + 1000

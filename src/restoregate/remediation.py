@@ -72,7 +72,7 @@ def fix(
     remedy = remedy_for(dsn, "fix")  # an engine without one: exit 2 before connecting
     with api.open_engine(dsn, settings) as engine:
         report, ctx = api.judge(engine, ruleset, selected, source=source)
-        plan = build_plan(report, ctx.catalog, ctx.scope, headroom or Headroom(), orphans)
+        plan = build_plan(report, ctx, headroom or Headroom(), orphans)
         script = write_script(plan, remedy.plan_writer(settings, engine))
     return Fix(report, plan, script, ruleset, settings)
 

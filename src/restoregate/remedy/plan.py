@@ -12,6 +12,8 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from restoregate.catalog import Catalog, Reference
+from restoregate.context import CheckContext
+from restoregate.inference.judge import judgement
 from restoregate.names import QualifiedName
 from restoregate.probes import last_usable
 from restoregate.report import Report, RuleResult, Violation
@@ -102,9 +104,10 @@ class Plan:
         return bool(self.moves) or any(s.quarantine for s in self.orphans)
 
 
-def build_plan(
-    report: Report, catalog: Catalog, scope: Scope, headroom: Headroom, orphans: OrphanMode
-) -> Plan:
+def build_plan(report: Report, ctx: CheckContext, headroom: Headroom, orphans: OrphanMode) -> Plan:
+    """The steps answering the report, planned with what its check saw (``ctx``)."""
+    catalog, scope = ctx.catalog, ctx.scope
+    references = (*scope.references, *_strong_suspects(ctx))
     moves: dict[str, MoveSequence] = {}
     orphan_steps: list[OrphanStep] = []
     manual: list[ManualStep] = []
@@ -117,7 +120,7 @@ def build_plan(
             kind = found.kind
             if kind == "sequence_behind":
                 name = str(getattr(found, "sequence", ""))
-                step = moves.get(name) or _move(catalog, scope, name, headroom)
+                step = moves.get(name) or _move(catalog, scope, references, name, headroom)
                 if step is None:
                     manual.append(_manual(result, found))
                     continue
@@ -147,7 +150,21 @@ def _answering(step: MoveSequence, finding: str) -> MoveSequence:
     return replace(step, answers=(*step.answers, finding))
 
 
-def _move(catalog: Catalog, scope: Scope, name: str, headroom: Headroom) -> MoveSequence | None:
+def _strong_suspects(ctx: CheckContext) -> tuple[Reference, ...]:
+    """Suspected references with strong evidence count for sequences, as in the check."""
+    if ctx.suspicion is None:
+        return ()
+    found = judgement(ctx.probes, ctx.scope, ctx.suspicion, ctx.scope.dismissed)
+    return tuple(j.reference for j in found.strong)
+
+
+def _move(
+    catalog: Catalog,
+    scope: Scope,
+    references: tuple[Reference, ...],
+    name: str,
+    headroom: Headroom,
+) -> MoveSequence | None:
     """Every column the sequence feeds in scope, and every column referencing one of them."""
     seq = next((s for s in catalog.sequences.values() if str(s.name) == name), None)
     if seq is None:
@@ -162,7 +179,7 @@ def _move(catalog: Catalog, scope: Scope, name: str, headroom: Headroom) -> Move
         if "identity" in feed.kinds:
             identity = keys[-1]
         limits.append(last_usable(seq, table.column(feed.column)))
-        for ref in scope.references:
+        for ref in references:
             if ref.parent.table == feed.table and feed.column in ref.parent.columns:
                 child = ref.child.columns[ref.parent.columns.index(feed.column)]
                 keys.append(KeyColumn(ref.child.table, child, ref.child_partitioned))
