@@ -24,6 +24,7 @@ NEUTRAL = (*DRIVERS, *ENGINES, "restoregate.engines")  # the registry is the API
 # module (or package) -> imports it must never make
 FORBIDDEN = {
     "cli.py": (*DRIVERS, *ENGINES, "restoregate.checks", "restoregate.probes"),
+    "cli_remedy.py": (*DRIVERS, *ENGINES, "restoregate.checks", "restoregate.probes"),
     "report": (*NEUTRAL, "restoregate.api", "restoregate.checks", "restoregate.cli"),
     "checks": (*NEUTRAL, "restoregate.api", "restoregate.cli"),
     "rules": (*NEUTRAL, "restoregate.api", "restoregate.cli", "restoregate.checks.sql"),
@@ -41,6 +42,11 @@ FORBIDDEN = {
     "support.py": (*NEUTRAL,),
     "dialects.py": NEUTRAL,
     "engines/__init__.py": (*DRIVERS, *ENGINES),  # names packages, imports them lazily
+    # remedy/engines.py is fix's registry: it may name schemes, never import an engine
+    "remedy": (*DRIVERS, *ENGINES, "restoregate.api", "restoregate.cli", "restoregate.checks"),
+    "fence.py": NEUTRAL,
+    "remediation.py": (*DRIVERS, *ENGINES),  # engines come through remedy/engines.py
+    "fencing.py": (*DRIVERS, *ENGINES),
     "engines/base.py": (*NEUTRAL, "restoregate.checks"),
     "engines/postgres": ("restoregate.api", "restoregate.cli", "restoregate.checks", "pymysql"),
 }

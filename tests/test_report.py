@@ -111,4 +111,7 @@ def test_text_report_has_no_markup_leaks_or_trailing_spaces():
     assert "[bold]not markup[/bold]" in text
     assert all(line == line.rstrip() for line in text.splitlines())
     assert "GATE CLOSED: 2 of 2 rules failed. Do not go live." in text
+    assert text.rstrip().splitlines()[-1] == (
+        "Next: `restoregate fix` writes a plan for what can be fixed; it changes nothing."
+    )
     assert "public.journals.user_id already holds 306" in text

@@ -117,38 +117,50 @@ def run_check(
     if source is not None:
         ruleset = with_baseline_rule(ruleset)
     selected = select_rules(ruleset, only, skip, allow_none=allow_none)
+    with engine_factory(dsn, settings or SessionSettings()) as engine:
+        report, _ = judge(engine, ruleset, selected, progress, restore_point, source)
+    return report
+
+
+def judge(
+    engine: Engine,
+    ruleset: RuleSet,
+    selected: set[str],
+    progress: Progress | None = None,
+    restore_point: datetime | None = None,
+    source: dict[str, Any] | None = None,
+) -> tuple[Report, CheckContext]:
+    """The selected rules judged over an open engine; the context too, for ``fix``."""
     started_at = datetime.now(timezone.utc)
     clock = time.perf_counter()
-    with engine_factory(dsn, settings or SessionSettings()) as engine:
-        catalog = engine.catalog()
-        probes = Probes(engine, catalog)
-        scope = resolve_scope(catalog, ruleset, probes)
-        validate_rules(ruleset, catalog)
-        require_support(ruleset, selected, engine)
-        probes = probes.scoped(scope.feeds)
-        ctx = CheckContext(
-            catalog,
-            scope,
-            probes,
-            started_at,
-            restore_point,
-            source,
-            ruleset.allow_functions,
-            _suspicion(ruleset, selected),
-        )
-        vet_rules(ruleset, ctx, selected)
-        if progress:
-            chosen = [r for r in ruleset.rules if r.id in selected]
-            progress.started(chosen, expected_targets(chosen, scope))
-            if hasattr(engine, "on_probe"):  # an engine that reports each probe it runs
-                engine.on_probe = progress.target
-        results = [_run_rule(ctx, rule, rule.id in selected, progress) for rule in ruleset.rules]
-        target = engine.target
-        consistency = getattr(engine, "consistency", "snapshot")
-        note = getattr(engine, "consistency_reason", None)
-    return Report(
+    catalog = engine.catalog()
+    probes = Probes(engine, catalog)
+    scope = resolve_scope(catalog, ruleset, probes)
+    validate_rules(ruleset, catalog)
+    require_support(ruleset, selected, engine)
+    probes = probes.scoped(scope.feeds)
+    ctx = CheckContext(
+        catalog,
+        scope,
+        probes,
+        started_at,
+        restore_point,
+        source,
+        ruleset.allow_functions,
+        _suspicion(ruleset, selected),
+    )
+    vet_rules(ruleset, ctx, selected)
+    if progress:
+        chosen = [r for r in ruleset.rules if r.id in selected]
+        progress.started(chosen, expected_targets(chosen, scope))
+        if hasattr(engine, "on_probe"):  # an engine that reports each probe it runs
+            engine.on_probe = progress.target
+    results = [_run_rule(ctx, rule, rule.id in selected, progress) for rule in ruleset.rules]
+    consistency = getattr(engine, "consistency", "snapshot")
+    note = getattr(engine, "consistency_reason", None)
+    report = Report(
         tool_version=__version__,
-        dsn=target,
+        dsn=engine.target,
         server_version=catalog.server.version.split()[0],  # "15.20", not the distro's suffix
         started_at=started_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         duration_s=time.perf_counter() - clock,
@@ -157,6 +169,7 @@ def run_check(
         consistency=consistency,
         consistency_note=note,
     )
+    return report, ctx
 
 
 def _suspicion(ruleset: RuleSet, selected: set[str]) -> InferenceSettings | None:

@@ -28,6 +28,7 @@ from restoregate.cli_options import (
     selection_options,
     session_options,
 )
+from restoregate.cli_remedy import fence, fence_stays_up, fix
 from restoregate.entry import EXIT_INTERRUPTED, INTERRUPTED, say_interrupted
 from restoregate.errors import EXIT_INCOMPLETE, EXIT_USAGE, RestoregateError
 from restoregate.redact import scrub
@@ -211,6 +212,13 @@ def cli(ctx: click.Context, debug: bool) -> None:
 )
 @role_option
 @_jobs_option
+@click.option(
+    "--release",
+    "release",
+    multiple=True,
+    metavar="ROLE",
+    help="Lift restoregate's fence on ROLE if, and only if, the gate opens (repeatable).",
+)
 @color_option
 @click.pass_context
 def check(
@@ -228,6 +236,7 @@ def check(
     baseline: Path | None,
     role: str | None,
     jobs: int,
+    release: Sequence[str],
 ) -> None:
     """Run the rules against a restored database and exit with the gate's verdict.
 
@@ -247,9 +256,13 @@ def check(
         role=role,
         jobs=jobs,
     )
+    if release:
+        from restoregate import fencing
+
+        fencing.prepare_release(dsn, release, settings)
     live = is_live(sys.stderr)
     progress = TerminalProgress(console(sys.stderr, color_mode(ctx))) if live else None
-    with progress or nullcontext():
+    with progress or nullcontext(), fence_stays_up(release):
         report = api.run_check(
             dsn,
             rules_paths,
@@ -261,7 +274,13 @@ def check(
             baseline=baseline,
         )
     report.subject = described
-    ctx.exit(_emit(ctx, report, fmt, target))
+    code = _emit(ctx, report, fmt, target)
+    if release:
+        from restoregate import fencing
+
+        for line in fencing.release(dsn, release, report, settings):
+            click.echo(f"restoregate: {printable(line)}", err=True)
+    ctx.exit(code)
 
 
 def _emit(
@@ -619,6 +638,10 @@ def demo(ctx: click.Context, keep: bool, engine: str) -> None:
     width = min(100, shutil.get_terminal_size((100, 24)).columns)
     out = console(sys.stdout, mode, width=width)
     ctx.exit(run_demo(out, keep=keep, engine=engine, color=wants_color(sys.stdout, mode)))
+
+
+cli.add_command(fix)
+cli.add_command(fence)
 
 
 def main() -> None:

@@ -22,7 +22,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from restoregate import api
+from restoregate import api, remediation
 from restoregate.engines.postgres.binaries import throwaway_server
 from restoregate.engines.postgres.embedded import run_tool
 from restoregate.engines.postgres.scripts import run_script
@@ -31,6 +31,7 @@ from restoregate.names import default_schema
 from restoregate.report import Report, number, plural
 from restoregate.report.text import render
 from restoregate.rules.loader import example_rules
+from restoregate.rules.ruleset import RuleSet
 
 DATABASE = "dayone"
 
@@ -54,6 +55,7 @@ def run_demo(
         unconfigured = api.run_check(dsn)
         render(unconfigured, sys.stdout, color=color, width=console.width)
         _explain(console, report, max(report.exit_code, unconfigured.exit_code))
+        _remediate(console, dsn, example_rules("dayone"))
         if keep:
             console.print(
                 f"\nThe demo database is still running: [bold]{escape(dsn)}[/]", soft_wrap=True
@@ -154,3 +156,37 @@ def _closing(code: int) -> str:
     if code == 0:
         return "[bold red]exit 0: the gate opened on a broken restore; please report this.[/]"
     return f"[bold red]exit {code}: the gate could not judge the restore (see above).[/]"
+
+
+def _remediate(console: Console, dsn: str, rules: RuleSet) -> None:
+    """The final act: the plan for this restore, applied in the throwaway server."""
+    console.print()
+    _step(console, "6. After a closed gate, the runbook asks for a plan (nothing is changed):")
+    console.print("   [bold]restoregate fix --rules rules/examples/dayone.yaml -o plan.sql[/]\n")
+    found = remediation.fix(dsn, rules=rules)
+    console.print(escape(_shown(found.script.text)), highlight=False, soft_wrap=True)
+    _step(console, "7. A DBA reviews it and applies it, guarded, in one transaction:")
+    console.print("   [bold]restoregate fix --rules rules/examples/dayone.yaml --apply --yes[/]\n")
+    applied = remediation.apply_fix(dsn, found, notice=lambda text: console.print(escape(text)))
+    state = "committed" if applied.committed else "rolled back"
+    console.print(f"   The re-check inside the transaction passed; {state}.\n")
+    _step(console, "8. The gate, run again:")
+    after = api.run_check(dsn, rules=rules)
+    render(after, sys.stdout, color=console.is_terminal)
+    console.print()
+    console.print(
+        "[bold]What changed:[/] the account id sequence now starts beyond every user_id a "
+        "journal holds, so no new sign-up can inherit a stranger's diary. The orphaned "
+        "journals are still listed above: whether to restore their accounts or delete them "
+        "is a person's decision (`fix --orphans quarantine` moves them aside).",
+        soft_wrap=True,
+    )
+
+
+def _shown(plan: str) -> str:
+    """The plan as the demo prints it: the DO block, the same for every sequence, folded."""
+    start, end = plan.find("DO $restoregate$"), plan.find("$restoregate$;")
+    if start < 0 or end < 0:
+        return plan
+    folded = "DO $restoregate$ … $restoregate$;  -- moves the sequence (in full in plan.sql)"
+    return plan[:start] + folded + plan[end + len("$restoregate$;") :]

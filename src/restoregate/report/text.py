@@ -73,6 +73,11 @@ def _render(report: Report, console: Console) -> None:
             _details(console, result)
     console.print()
     console.print(Text(verdict(report), style="bold green" if report.passed else "bold red"))
+    if report.count("fail") and not report.count("error"):
+        console.print(NEXT_STEP, highlight=False)
+
+
+NEXT_STEP = "Next: `restoregate fix` writes a plan for what can be fixed; it changes nothing."
 
 
 def _width(stream: TextIO) -> int:

@@ -155,6 +155,10 @@ class PostgresEngine(CatalogAnswers, SamplingAnswers, Answerer):
         row = self._rows(what, query, tables=[request.table])[0]
         return row[0], row[1]
 
+    def operators(self, ref: Reference) -> tuple[Operator, ...]:
+        """The equality operator per column pair of a reference (``fix`` plans use them too)."""
+        return self._operators(ref)
+
     def _operators(self, ref: Reference) -> tuple[Operator, ...]:
         if ref.declared and ref.name is not None:
             found = self._handles.fk_operators.get((ref.child, ref.name))
