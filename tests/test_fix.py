@@ -505,7 +505,7 @@ def test_fix_writes_the_plan_to_a_file_and_a_summary_to_stderr(db, tmp_path):
     result = CliRunner().invoke(cli, ["fix", "--dsn", db.dsn, "-o", str(plan)])
     assert result.exit_code == 1
     assert result.stdout == ""
-    assert f"wrote {plan}: 1 sequence(s) to move" in result.stderr
+    assert f"wrote {plan}: 1 sequence to move" in result.stderr
     assert "ALTER TABLE %I.%I ALTER COLUMN %I RESTART WITH %s" in plan.read_text()
 
 
@@ -568,3 +568,11 @@ def test_with_no_rules_file_a_strong_suspected_reference_is_passed_too(db):
     assert "public.journals.user_id" in {k.table.column(k.column) for k in move.keys}
     assert remediation.apply_fix(db.dsn, found, notice=lambda _: None).committed
     assert db.scalar("SELECT last_value FROM accounts_id_seq") == 306 + 1 + 1000
+
+
+def test_the_command_line_default_headroom_is_the_planner_s():
+    """cli_remedy keeps its own copy so that --help does not import the planner."""
+    from restoregate import cli_remedy
+    from restoregate.remedy import plan
+
+    assert cli_remedy.DEFAULT_HEADROOM == plan.DEFAULT_HEADROOM

@@ -121,13 +121,16 @@ def fix(
 
 
 def _plan_summary(plan: remediation.Fix, output: str | None) -> str:
+    from restoregate.report import plural
+    from restoregate.report.escape import printable
     from restoregate.report.text import verdict
 
     steps = plan.plan
-    where = f"wrote {output}: " if output else "plan: "
+    where = f"wrote {printable(output)}: " if output else "plan: "
     return (
-        f"{verdict(plan.report)}\n{where}{len(steps.moves)} sequence(s) to move, "
-        f"{len(steps.orphans)} orphan step(s), {len(steps.manual)} finding(s) for a person"
+        f"{verdict(plan.report)}\n{where}{plural(len(steps.moves), 'sequence')} to move, "
+        f"{plural(len(steps.orphans), 'orphan step')}, "
+        f"{plural(len(steps.manual), 'finding')} for a person"
     )
 
 
