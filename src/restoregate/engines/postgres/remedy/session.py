@@ -51,6 +51,7 @@ class WriteSession:
     def __init__(self, conn: psycopg.Connection[Any], settings: SessionSettings) -> None:
         self._conn = conn
         self._settings = settings
+        self._rechecks: list[Transactions] = []
 
     @property
     def connection(self) -> psycopg.Connection[Any]:
@@ -104,16 +105,24 @@ class WriteSession:
         """The check's engine over this transaction, to re-check before committing."""
         # every probe in a savepoint of the plan's own transaction: it sees the plan applied
         probes = Transactions(self._conn, budget=2**31)
+        self._rechecks.append(probes)
         sessions = Sessions(self._conn, probes, "snapshot")
         return PostgresEngine(sessions, self._settings)
 
+    def _end_rechecks(self) -> None:
+        """The re-check's savepoints are rolled back before the plan's transaction ends."""
+        while self._rechecks:
+            self._rechecks.pop().end()
+
     def commit(self) -> None:
+        self._end_rechecks()
         try:
             self._conn.commit()
         except psycopg.Error as exc:
             raise translate(exc, "committing the plan", self._settings) from None
 
     def rollback(self) -> None:
+        self._end_rechecks()
         self._conn.rollback()
 
 
