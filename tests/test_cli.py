@@ -228,7 +228,7 @@ def test_demo_tells_the_story():
     assert "public.accounts_id_seq will hand out 201 next" in zero_config
     assert "What this means:" in text
     # the final act: the plan, applied, and the gate open for the sequences
-    assert "restoregate fix --rules rules/examples/dayone.yaml --apply --yes" in text
+    assert "restoregate fix --rules dayone.yaml --apply --yes" in text
     assert "public.accounts_id_seq moved from 201 to 1307 (largest key 306)" in text
     assert "106 orphaned rows, 0 of them reassignable" in text
 

@@ -237,7 +237,9 @@ def test_ctrl_c_at_any_moment_of_start_up_never_shows_restoregates_traceback():
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
         if "restoregate: " in err or "restoregate/" in err:
-            assert proc.returncode == 3 and out == "", (delay, err)
+            # 3, or killed by the signal itself once its one line was out and it was exiting
+            assert proc.returncode in (3, -signal.SIGINT) and out == "", (delay, err)
+            assert "Traceback" not in err, (delay, err)
             assert err.count("\n") == 1, (delay, err)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from restoregate.demo import _explain
+from restoregate.demo import _closing, _explain
 from restoregate.report import Report, RuleResult
 
 
@@ -47,7 +47,8 @@ def test_the_explanation_follows_the_report_not_a_script():
     _explain(console, report, report.exit_code)
     said = out.getvalue()
     assert "did its job" not in said and "What this means" not in said
-    assert "exit 0: the gate opened on a broken restore" in said
+    assert "exit 0: the gate opened on a broken restore" in _closing(report.exit_code)
+    assert "did its job" in _closing(1)
 
 
 def test_a_kept_demo_server_says_how_to_stop_it():
@@ -57,9 +58,9 @@ def test_a_kept_demo_server_says_how_to_stop_it():
         text=True,
         timeout=300,
     )
-    socket_dir = re.search(r"host=(/[^\s&]+)", proc.stdout)
-    assert socket_dir, proc.stdout[-500:]
-    pid_file = Path(socket_dir.group(1).split("/data")[0]) / "data" / "postmaster.pid"
+    found = re.search(r"head -1 (/\S+/postmaster\.pid)", proc.stdout)
+    assert found, proc.stdout[-500:]
+    pid_file = Path(found.group(1))
     pid = int(pid_file.read_text().split()[0])
     try:
         assert proc.returncode == 1, proc.stderr

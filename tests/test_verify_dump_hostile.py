@@ -227,9 +227,10 @@ def test_trust_dump_restores_as_superuser(db, dump, tmp_path, marker):
 def test_the_tools_see_none_of_the_callers_pg_settings(db, dump, tmp_path, monkeypatch):
     db.execute(APP)
     dump(db, tmp_path / "app.dump", "-Fc")
-    monkeypatch.setenv("PGOPTIONS", "-c default_transaction_read_only=on")  # restores nothing
-    monkeypatch.setenv("PGPASSFILE", str(tmp_path / "pgpass"))
-    assert verify_cli(str(tmp_path / "app.dump")).exit_code == 0
+    with monkeypatch.context() as env:  # undone before the test's databases are dropped
+        env.setenv("PGOPTIONS", "-c default_transaction_read_only=on")  # restores nothing
+        env.setenv("PGPASSFILE", str(tmp_path / "pgpass"))
+        assert verify_cli(str(tmp_path / "app.dump")).exit_code == 0
     env = isolated_env(Path("/run/sock"), tmp_path)
     assert {k for k in env if k.startswith("PG")} == {
         "PGHOST",

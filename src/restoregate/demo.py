@@ -54,8 +54,11 @@ def run_demo(
         console.print("   [bold]restoregate check[/]\n")
         unconfigured = api.run_check(dsn)
         render(unconfigured, sys.stdout, color=color, width=console.width)
-        _explain(console, report, max(report.exit_code, unconfigured.exit_code))
+        code = max(report.exit_code, unconfigured.exit_code)
+        _explain(console, report, code)
         _remediate(console, dsn, example_rules("dayone"))
+        console.print()
+        console.print(_closing(code))
         if keep:
             console.print(
                 f"\nThe demo database is still running: [bold]{escape(dsn)}[/]", soft_wrap=True
@@ -83,6 +86,8 @@ def _sqlite_demo(console: Console, *, keep: bool, color: bool) -> int:
         report = api.run_check(dsn, rules=rules)
         render(report, sys.stdout, color=color, width=console.width)
         _explain(console, report, report.exit_code)
+        console.print()
+        console.print(_closing(report.exit_code))
         if keep:
             console.print(f"\nThe demo files are kept in [bold]{escape(str(directory))}[/]")
         return report.exit_code
@@ -130,8 +135,6 @@ def _explain(console: Console, report: Report, code: int) -> None:
     for line in filter(None, map(_meaning, findings)):
         bullets.add_row("  •", Text(line))
     console.print(bullets)
-    console.print()
-    console.print(_closing(code))
 
 
 def _meaning(finding: dict[str, Any]) -> str | None:
@@ -162,24 +165,25 @@ def _remediate(console: Console, dsn: str, rules: RuleSet) -> None:
     """The final act: the plan for this restore, applied in the throwaway server."""
     console.print()
     _step(console, "6. After a closed gate, the runbook asks for a plan (nothing is changed):")
-    console.print("   [bold]restoregate fix --rules rules/examples/dayone.yaml -o plan.sql[/]\n")
+    console.print("   [bold]restoregate fix --rules dayone.yaml -o plan.sql[/]\n")
     found = remediation.fix(dsn, rules=rules)
-    console.print(escape(_shown(found.script.text)), highlight=False, soft_wrap=True)
+    console.print(escape(_shown(found.script.text)), highlight=False)
     _step(console, "7. A DBA reviews it and applies it, guarded, in one transaction:")
-    console.print("   [bold]restoregate fix --rules rules/examples/dayone.yaml --apply --yes[/]\n")
+    console.print("   [bold]restoregate fix --rules dayone.yaml --apply --yes[/]\n")
     applied = remediation.apply_fix(dsn, found, notice=lambda text: console.print(escape(text)))
-    state = "committed" if applied.committed else "rolled back"
-    console.print(f"   The re-check inside the transaction passed; {state}.\n")
+    if applied.committed:
+        console.print("   The re-check inside the transaction passed; committed.\n")
+    else:
+        console.print("   The re-check inside the transaction failed; rolled back.\n")
     _step(console, "8. The gate, run again:")
     after = api.run_check(dsn, rules=rules)
-    render(after, sys.stdout, color=console.is_terminal)
+    render(after, sys.stdout, color=console.is_terminal, width=console.width)
     console.print()
     console.print(
         "[bold]What changed:[/] the account id sequence now starts beyond every user_id a "
         "journal holds, so no new sign-up can inherit a stranger's diary. The orphaned "
         "journals are still listed above: whether to restore their accounts or delete them "
-        "is a person's decision (`fix --orphans quarantine` moves them aside).",
-        soft_wrap=True,
+        "is a person's decision (`fix --orphans quarantine` moves them aside)."
     )
 
 

@@ -46,11 +46,15 @@ def render(
 
 
 def _render(report: Report, console: Console) -> None:
-    header = Text.assemble(
-        (f"restoregate {report.tool_version}", "bold"), f" · {printable(report.title)}"
-    )
+    title = f" · {printable(report.title)}"
+    header = Text.assemble((f"restoregate {report.tool_version}", "bold"), title)
     if report.failure is None:
         header.append(f" · {printable(report.server_label)} · {report.duration_s:.2f} s")
+    if header.cell_len > console.width:  # the target on a line of its own, indented
+        header = Text.assemble((f"restoregate {report.tool_version}", "bold"))
+        if report.failure is None:
+            header.append(f" · {printable(report.server_label)} · {report.duration_s:.2f} s")
+        header.append(f"\n  {printable(report.title)}")
     console.print(header, soft_wrap=True)
     if report.consistency != "snapshot":
         note = printable(report.consistency_note or "no shared snapshot")
