@@ -49,19 +49,7 @@ EXISTS ARRAY_AGG TS_OR_DS_TO_TIMESTAMP MD5 SHA1 SHA2 CRC32 UUID_TO_BIN BIN_TO_UU
 )
 _READS = (exp.Select, exp.Union, exp.Intersect, exp.Except)
 _REFUSED_NODES = (
-    exp.Insert,
-    exp.Update,
-    exp.Delete,
-    exp.Merge,
-    exp.Create,
-    exp.Drop,
-    exp.Alter,
-    exp.Command,
-    exp.TruncateTable,
-    exp.Into,
-    exp.Lock,
-    exp.Copy,
-    exp.Set,
+    *sqlcheck.WRITES,
     exp.Parameter,
     exp.SessionParameter,
     exp.Placeholder,

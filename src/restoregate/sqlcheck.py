@@ -40,7 +40,7 @@ schema_to_xml_and_xmlschema database_to_xml database_to_xmlschema
 database_to_xml_and_xmlschema ts_stat ts_rewrite pg_input_is_valid pg_input_error_info
 """.split()  # noqa: SIM905 - a word list reads best as text
 )
-_WRITES = (
+WRITES = (  # statements and clauses that change something: never in a rule
     exp.Insert,
     exp.Update,
     exp.Delete,
@@ -171,7 +171,7 @@ def _parse(text: str) -> list[Any]:
 def _refuse_side_effects(tree: Any, key: str) -> tuple[Call, ...]:
     calls: list[Call] = []
     for node in tree.walk():
-        if isinstance(node, _WRITES):
+        if isinstance(node, WRITES):
             raise ValueError(f"{key}: {_name(node)} is not allowed: rules only read")
         if isinstance(node, exp.Select) and node.args.get("locks"):
             raise ValueError(f"{key}: FOR UPDATE/SHARE is not allowed: rules take no row locks")
