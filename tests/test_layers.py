@@ -20,14 +20,26 @@ ENGINES = (
     "restoregate.engines.sqlite",
 )
 NEUTRAL = (*DRIVERS, *ENGINES, "restoregate.engines")  # the registry is the API's business
+CLI = ("restoregate.cli", "restoregate.commands")  # the group and its commands
 
 # module (or package) -> imports it must never make
 FORBIDDEN = {
     "cli.py": (*DRIVERS, *ENGINES, "restoregate.checks", "restoregate.probes"),
     "cli_remedy.py": (*DRIVERS, *ENGINES, "restoregate.checks", "restoregate.probes"),
-    "report": (*NEUTRAL, "restoregate.api", "restoregate.checks", "restoregate.cli"),
-    "checks": (*NEUTRAL, "restoregate.api", "restoregate.cli"),
-    "rules": (*NEUTRAL, "restoregate.api", "restoregate.cli", "restoregate.checks.sql"),
+    "commands": (*DRIVERS, *ENGINES, "restoregate.checks", "restoregate.probes"),
+    "report": (
+        *NEUTRAL,
+        "restoregate.api",
+        "restoregate.checks",
+        *CLI,
+    ),
+    "checks": (*NEUTRAL, "restoregate.api", *CLI),
+    "rules": (
+        *NEUTRAL,
+        "restoregate.api",
+        *CLI,
+        "restoregate.checks.sql",
+    ),
     "api.py": (*DRIVERS, *ENGINES),  # the registry chooses the engine
     "scope.py": NEUTRAL,
     "probes.py": NEUTRAL,
@@ -43,12 +55,23 @@ FORBIDDEN = {
     "dialects.py": NEUTRAL,
     "engines/__init__.py": (*DRIVERS, *ENGINES),  # names packages, imports them lazily
     # remedy/engines.py is fix's registry: it may name schemes, never import an engine
-    "remedy": (*DRIVERS, *ENGINES, "restoregate.api", "restoregate.cli", "restoregate.checks"),
+    "remedy": (
+        *DRIVERS,
+        *ENGINES,
+        "restoregate.api",
+        *CLI,
+        "restoregate.checks",
+    ),
     "fence.py": NEUTRAL,
     "remediation.py": (*DRIVERS, *ENGINES),  # engines come through remedy/engines.py
     "fencing.py": (*DRIVERS, *ENGINES),
     "engines/base.py": (*NEUTRAL, "restoregate.checks"),
-    "engines/postgres": ("restoregate.api", "restoregate.cli", "restoregate.checks", "pymysql"),
+    "engines/postgres": (
+        "restoregate.api",
+        *CLI,
+        "restoregate.checks",
+        "pymysql",
+    ),
 }
 ALLOWED = ("restoregate.engines.base",)
 

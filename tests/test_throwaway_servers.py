@@ -114,7 +114,7 @@ from restoregate.engines.postgres import binaries
 if sys.argv[1] == "--no-installed":
     binaries.VERSIONED_DIRS = ()
     del sys.argv[1]
-from restoregate.cli import main
+from restoregate.entry import main
 sys.argv[0] = "restoregate"
 main()
 """

@@ -1,6 +1,6 @@
 """The console script's first code: light, so Ctrl-C during start-up is one line too.
 
-Importing the CLI loads click, rich and psycopg, which takes a noticeable moment; an
+Importing the CLI loads click and every command, which takes a moment; an
 interrupt in that moment would print a Python traceback. Here, before anything heavy,
 SIGTERM (a CI job's timeout, a runbook's kill) is made to unwind like Ctrl-C, and either
 ends the program with one line on stderr and exit 3: the checks could not complete,
@@ -11,21 +11,13 @@ from __future__ import annotations
 
 import sys
 
-EXIT_INTERRUPTED = 3  # errors.EXIT_INCOMPLETE, without importing anything else
-INTERRUPTED = "interrupted: nothing was proven safe"
+from restoregate.interrupted import EXIT_INTERRUPTED, say_interrupted
+
 _seen = {"early": False}
 
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
-
-
-def say_interrupted() -> None:
-    try:
-        sys.stderr.write(f"restoregate: {INTERRUPTED}\n")
-        sys.stderr.flush()
-    except (OSError, ValueError, AttributeError):
-        pass
 
 
 def _run() -> object:
