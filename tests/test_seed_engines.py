@@ -306,3 +306,45 @@ def test_mariadb_clean_restore_passes_with_no_rules_file(new_mydb, tmp_path, sch
 def test_mariadb_small_codes_are_no_suspect(new_mydb, tmp_path):
     db = mysql_restore(new_mydb, tmp_path, "minimal", seed=False, codes=True)
     assert_clean(*check(db.dsn))
+
+
+@needs_mysql
+def test_mariadb_samples_once_per_table_spread_over_its_keys(new_mydb, monkeypatch):
+    """One statement per table, bounded, the same rows for the same seed, reaching new keys."""
+    import pymysql.cursors
+
+    from restoregate.engines.mysql.engine import open_engine as open_mysql
+
+    db = new_mydb()
+    db.execute(
+        "CREATE TABLE digits (d int NOT NULL PRIMARY KEY);"
+        "INSERT INTO digits VALUES (0),(1),(2),(3),(4),(5),(6),(7),(8),(9);"
+        "CREATE TABLE accounts (id int NOT NULL PRIMARY KEY);"
+        "INSERT INTO accounts SELECT 1 + a.d + 10 * b.d FROM digits AS a, digits AS b;"
+        "CREATE TABLE journals (id int NOT NULL PRIMARY KEY, user_id int, other_id int);"
+        "INSERT INTO journals SELECT n, CASE WHEN n <= 5000 THEN 1 + n % 100 END, n FROM"
+        " (SELECT 1 + a.d + 10 * b.d + 100 * c.d + 1000 * e.d AS n"
+        "  FROM digits AS a, digits AS b, digits AS c, digits AS e) AS g;"
+    )
+    accounts = ColumnSet(QualifiedName(db.name, "accounts"), ("id",))
+    probes = (SampleProbe("user_id", (accounts,)), SampleProbe("other_id", (accounts,)))
+    request = ReferenceSample(QualifiedName(db.name, "journals"), probes, 400, 1)
+    sent: list[str] = []
+    original = pymysql.cursors.Cursor.execute
+
+    def counted(self, query, args=None):  # the server is real; this only counts
+        sent.append(query)
+        return original(self, query, args)
+
+    with open_mysql(db.dsn, SessionSettings()) as engine:
+        engine.catalog()
+        monkeypatch.setattr(pymysql.cursors.Cursor, "execute", counted)
+        first = engine.answer_one(request)
+        again = engine.answer_one(request)
+        monkeypatch.setattr(pymysql.cursors.Cursor, "execute", original)
+    assert len(sent) == 2
+    assert first == again
+    assert portable_sql.SLICES * (400 // portable_sql.SLICES) <= first.rows <= 400
+    assert 0 < first.columns["user_id"].values < first.rows
+    assert first.columns["user_id"].matched == (first.columns["user_id"].values,)
+    assert first.columns["other_id"].matched[0] < first.columns["other_id"].values
