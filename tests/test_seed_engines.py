@@ -348,3 +348,28 @@ def test_mariadb_samples_once_per_table_spread_over_its_keys(new_mydb, monkeypat
     assert 0 < first.columns["user_id"].values < first.rows
     assert first.columns["user_id"].matched == (first.columns["user_id"].values,)
     assert first.columns["other_id"].matched[0] < first.columns["other_id"].values
+
+
+def test_sqlite_a_small_table_is_sampled_whole_whatever_its_keys(tmp_path):
+    """500 rows with one far-away key: slices of the key range would see a quarter of
+    them; a table within the sample size is read whole."""
+    path = tmp_path / "sparse.db"
+    _execute(
+        path,
+        "CREATE TABLE accounts (id INTEGER PRIMARY KEY);"
+        "CREATE TABLE journals (id INTEGER PRIMARY KEY, user_id INTEGER);"
+        "WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 499)"
+        " INSERT INTO journals SELECT n, n FROM g;"
+        "INSERT INTO journals VALUES (4611686018427387904, 1);",
+    )
+    accounts = ColumnSet(QualifiedName("main", "accounts"), ("id",))
+    request = ReferenceSample(
+        QualifiedName("main", "journals"), (SampleProbe("user_id", (accounts,)),), 2000, 1
+    )
+    with open_sqlite(f"sqlite:///{path}", SessionSettings()) as engine:
+        engine.catalog()
+        small = engine.answer_one(request)
+        sliced = engine.answer_one(ReferenceSample(request.table, request.probes, 400, 1))
+    assert small.rows == 500
+    assert small.columns["user_id"].distinct == 499
+    assert sliced.rows < 400  # bigger than the sample: slices, bounded

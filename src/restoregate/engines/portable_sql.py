@@ -137,10 +137,10 @@ def reference_sample(
 ) -> tuple[str, list[Any]]:
     """One statement reading a bounded sample of the table for all its candidate columns.
 
-    A table keyed by one integer column is read in ``SLICES`` slices of its key range,
-    the first ``rows / SLICES`` rows of each (an index range scan each), the slice
-    boundaries shifted by ``seed``: the same rows on every run while the table is
-    unchanged, spread over old and new keys alike, and every row when the table is small.
+    A table of at most ``rows`` rows is read whole. A bigger one keyed by one integer
+    column is read in ``SLICES`` slices of its key range, the first ``rows / SLICES``
+    rows of each (an index range scan each), the slice boundaries shifted by ``seed``:
+    the same rows on every run while the table is unchanged, old and new keys alike.
     Any other table is read up to ``rows`` rows in storage order. Each sampled value is
     then looked up in each candidate parent's key.
     """
@@ -188,7 +188,20 @@ def _slices(
         shift = flavour.modulo(m, span)
         return f"({low} + {flavour.divide(f'{span} * {i} + {shift}', str(SLICES))})", [phase]
 
-    parts, params = [], []
+    rows = int(request.rows)
+    # rows counted up to rows + 1: uncorrelated, evaluated once. A branch it rules out
+    # must still read little: the whole-table branch is bounded by the key of its
+    # rows-th row, each slice by its own LIMIT (or, on a small table, by the table)
+    counted = f"(SELECT count(*) FROM (SELECT 1 FROM {source} AS k LIMIT {rows + 1}) AS b)"
+    head = (
+        f"(SELECT max(h.v) FROM (SELECT k.{key} AS v FROM {source} AS k"
+        f" ORDER BY k.{key} LIMIT {rows}) AS h)"
+    )
+    parts = [
+        f"SELECT * FROM (SELECT {picked} FROM {source} AS c WHERE c.{key} <= {head}"
+        f" AND {counted} <= {rows} AND ({present}) ORDER BY c.{key} LIMIT {rows}) AS whole"
+    ]
+    params: list[Any] = []
     for i in range(SLICES):
         start, start_params = bound(i)
         where = f"c.{key} >= {start}"
@@ -198,8 +211,8 @@ def _slices(
             where += f" AND c.{key} < {end}"
             params += end_params
         parts.append(
-            f"SELECT * FROM (SELECT {picked} FROM {source} AS c WHERE {where} AND ({present})"
-            f" ORDER BY c.{key} LIMIT {per_slice}) AS w{i}"
+            f"SELECT * FROM (SELECT {picked} FROM {source} AS c WHERE {where}"
+            f" AND {counted} > {rows} AND ({present}) ORDER BY c.{key} LIMIT {per_slice}) AS w{i}"
         )
     return " UNION ALL ".join(parts), params
 
