@@ -27,6 +27,9 @@ FeedKind = Literal[
 # what hands out a column's values: a sequence object, or a per-table counter
 SequenceKind = Literal["sequence", "auto_increment", "rowid", "autoincrement"]
 Engine = Literal["postgresql", "mysql", "mariadb", "sqlite"]
+# what a column's values are, whatever the engine calls its type: set by each engine's
+# catalog loader, read by the engine-neutral checks and inference (never a type name)
+Family = Literal["integer", "decimal", "uuid", "string", "temporal"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class Column:
     key: bool = False  # part of a primary key or unique index
     integer_bits: int | None = None  # 8, 16, 24, 32, 64 for integer types, else None
     unsigned: bool = False
+    family: Family | None = None  # None: anything else (floats, blobs, json, ...)
 
     @property
     def limits(self) -> tuple[int, int] | None:

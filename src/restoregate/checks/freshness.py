@@ -94,7 +94,7 @@ class Freshness:
         find_columns(table, (params.column_name,))
         column = table.column(params.column_name)
         assert column is not None
-        if not column.base_type.startswith(("timestamp", "date")):
+        if column.family != "temporal":
             raise ValueError(f"column {params.column_name} is {column.type_name}, not a time")
 
     def run(self, ctx: CheckContext, params: Params) -> Outcome:

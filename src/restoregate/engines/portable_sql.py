@@ -12,8 +12,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from restoregate.engines.base import FutureKeys, OrphanScan, ReferenceStats, ValueSample
+from restoregate.catalog import Table
+from restoregate.engines.base import (
+    ColumnSample,
+    FutureKeys,
+    OrphanScan,
+    ReferenceSample,
+    ReferenceStats,
+    TableSample,
+    ValueSample,
+)
 from restoregate.names import QualifiedName
+
+SLICES = 16  # a sampled table keyed by an integer is read in this many key-range slices
+_MIX = 2654435761  # spreads consecutive seeds over the key range
 
 Quote = Callable[[str], str]
 
@@ -26,6 +38,10 @@ class Flavour:
 
     def modulo(self, left: str, right: str) -> str:
         return f"MOD({left}, {right})" if self.marker == "%s" else f"(({left}) % ({right}))"
+
+    def divide(self, left: str, right: str) -> str:
+        """Integer division of non-negative values (SQLite's ``/`` on integers truncates)."""
+        return f"FLOOR(({left}) / ({right}))" if self.marker == "%s" else f"(({left}) / ({right}))"
 
 
 def relation(name: QualifiedName, q: Quote) -> str:
@@ -114,3 +130,98 @@ def value_sample(request: ValueSample, q: Quote) -> str:
         f" SELECT (SELECT count(*) FROM s), (SELECT count(DISTINCT v) FROM s)"
         + "".join(f", {m}" for m in matches)
     )
+
+
+def reference_sample(
+    request: ReferenceSample, table: Table, flavour: Flavour
+) -> tuple[str, list[Any]]:
+    """One statement reading a bounded sample of the table for all its candidate columns.
+
+    A table of at most ``rows`` rows is read whole. A bigger one keyed by one integer
+    column is read in ``SLICES`` slices of its key range, the first ``rows / SLICES``
+    rows of each (an index range scan each), the slice boundaries shifted by ``seed``:
+    the same rows on every run while the table is unchanged, old and new keys alike.
+    Any other table is read up to ``rows`` rows in storage order. Each sampled value is
+    then looked up in each candidate parent's key.
+    """
+    q = flavour.quote
+    probes = request.probes
+    picked = ", ".join(f"c.{q(p.column)} AS v{i}" for i, p in enumerate(probes))
+    present = " OR ".join(f"c.{q(p.column)} IS NOT NULL" for p in probes)
+    source = relation(request.table, q)
+    key = _integer_key(table)
+    params: list[Any] = []
+    if key is None:
+        sampled = f"SELECT {picked} FROM {source} AS c WHERE {present} LIMIT {int(request.rows)}"
+    else:
+        sampled, params = _slices(request, source, q(key), picked, present, flavour)
+    outputs = ["count(*)"]
+    for i, probe in enumerate(probes):
+        outputs.append(f"count(s.v{i}), count(DISTINCT s.v{i})")
+        outputs += [
+            f"coalesce(sum(CASE WHEN EXISTS (SELECT 1 FROM {relation(p.table, q)} AS p"
+            f" WHERE p.{q(p.columns[0])} = s.v{i}) THEN 1 ELSE 0 END), 0)"
+            for p in probe.parents
+        ]
+    return f"SELECT {', '.join(outputs)} FROM ({sampled}) AS s", params
+
+
+def _integer_key(table: Table) -> str | None:
+    if len(table.primary_key) != 1:
+        return None
+    column = table.column(table.primary_key[0])
+    return column.name if column is not None and column.family == "integer" else None
+
+
+def _slices(
+    request: ReferenceSample, source: str, key: str, picked: str, present: str, flavour: Flavour
+) -> tuple[str, list[Any]]:
+    m, n = flavour.marker, flavour.integer
+    low = f"CAST((SELECT min(k.{key}) FROM {source} AS k) AS {n})"
+    span = f"(CAST((SELECT max(k.{key}) FROM {source} AS k) AS {n}) - {low} + 1)"
+    per_slice = max(1, -(-int(request.rows) // SLICES))
+    phase = (request.seed * _MIX) % 2**31
+
+    def bound(i: int) -> tuple[str, list[Any]]:
+        if i == 0:
+            return low, []
+        shift = flavour.modulo(m, span)
+        return f"({low} + {flavour.divide(f'{span} * {i} + {shift}', str(SLICES))})", [phase]
+
+    rows = int(request.rows)
+    # rows counted up to rows + 1: uncorrelated, evaluated once. A branch it rules out
+    # must still read little: the whole-table branch is bounded by the key of its
+    # rows-th row, each slice by its own LIMIT (or, on a small table, by the table)
+    counted = f"(SELECT count(*) FROM (SELECT 1 FROM {source} AS k LIMIT {rows + 1}) AS b)"
+    head = (
+        f"(SELECT max(h.v) FROM (SELECT k.{key} AS v FROM {source} AS k"
+        f" ORDER BY k.{key} LIMIT {rows}) AS h)"
+    )
+    parts = [
+        f"SELECT * FROM (SELECT {picked} FROM {source} AS c WHERE c.{key} <= {head}"
+        f" AND {counted} <= {rows} AND ({present}) ORDER BY c.{key} LIMIT {rows}) AS whole"
+    ]
+    params: list[Any] = []
+    for i in range(SLICES):
+        start, start_params = bound(i)
+        where = f"c.{key} >= {start}"
+        params += start_params
+        if i + 1 < SLICES:
+            end, end_params = bound(i + 1)
+            where += f" AND c.{key} < {end}"
+            params += end_params
+        parts.append(
+            f"SELECT * FROM (SELECT {picked} FROM {source} AS c WHERE {where}"
+            f" AND {counted} > {rows} AND ({present}) ORDER BY c.{key} LIMIT {per_slice}) AS w{i}"
+        )
+    return " UNION ALL ".join(parts), params
+
+
+def table_sample(request: ReferenceSample, row: tuple[Any, ...]) -> TableSample:
+    found, at = {}, 1
+    for probe in request.probes:
+        width = len(probe.parents)
+        matched = tuple(int(v or 0) for v in row[at + 2 : at + 2 + width])
+        found[probe.column] = ColumnSample(int(row[at] or 0), int(row[at + 1] or 0), matched)
+        at += 2 + width
+    return TableSample(int(row[0] or 0), found)

@@ -23,17 +23,9 @@ from restoregate.scope import Scope
 
 DATA_ONLY_PARENTS = 8  # surrogate keys tried by data alone, per column
 NAMED_PARENTS = 6  # name-matched keys tried per column
-FAMILIES = {
-    "smallint": "integer",
-    "integer": "integer",
-    "bigint": "integer",
-    "numeric": "integer",
-    "uuid": "uuid",
-    "text": "string",
-    "character varying": "string",
-    "character": "string",
-    "citext": "string",
-}
+# the engine-neutral type family (set by each engine's catalog loader) -> what joins with
+# what: integers and decimals hold the same keys; times, floats and blobs are never keys
+JOINABLE = {"integer": "number", "decimal": "number", "uuid": "uuid", "string": "string"}
 
 
 @dataclass(frozen=True)
@@ -52,7 +44,7 @@ class Child:
 
 
 def family(column: Column) -> str | None:
-    return FAMILIES.get(column.base_type)
+    return JOINABLE.get(column.family) if column.family is not None else None
 
 
 def single_keys(table: Table) -> list[str]:
@@ -128,7 +120,7 @@ class _Index:
         if named:
             named.sort(key=lambda p: (-p.score, p.table.name.schema != table.name.schema))
             return named[:NAMED_PARENTS]
-        if suffixed and family(column) in ("integer", "uuid") and not column.key:
+        if suffixed and family(column) in ("number", "uuid") and not column.key:
             # in a unique key of its own table and named after no other table: more likely
             # an identifier of its own rows (a counter, an external id) than a reference
             return self._by_data(table, column, words)

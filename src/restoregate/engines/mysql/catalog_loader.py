@@ -11,13 +11,30 @@ import re
 from collections import defaultdict
 from typing import Any
 
-from restoregate.catalog import Catalog, Column, Feed, Reference, SequenceDef, ServerInfo, Table
+from restoregate.catalog import (
+    Catalog,
+    Column,
+    Family,
+    Feed,
+    Reference,
+    SequenceDef,
+    ServerInfo,
+    Table,
+)
 from restoregate.engines.mysql.queries import load
 from restoregate.names import ColumnSet, QualifiedName
 
 Row = dict[str, Any]
 INTEGER_BITS = {"tinyint": 8, "smallint": 16, "mediumint": 24, "int": 32, "bigint": 64}
 NUMERIC = {*INTEGER_BITS, "decimal"}
+# DATA_TYPE -> the engine-neutral family the checks and inference read
+FAMILIES: dict[str, Family] = {
+    **dict.fromkeys(INTEGER_BITS, "integer"),
+    "decimal": "decimal",
+    "uuid": "uuid",  # MariaDB 10.7+
+    **dict.fromkeys(("char", "varchar", "tinytext", "text", "mediumtext", "longtext"), "string"),
+    **dict.fromkeys(("date", "datetime", "timestamp"), "temporal"),
+}
 _NEXTVAL = re.compile(r"^nextval\((?:`(?P<schema>(?:[^`]|``)+)`\.)?`(?P<name>(?:[^`]|``)+)`\)$")
 _WIDTH = re.compile(r"^(\w+)\(\d+\)")
 
@@ -60,8 +77,9 @@ def load_catalog(conn: Any, mariadb: bool) -> Catalog:
     for r in column_rows:
         if kinds.get(r["table_name"]) not in (None, "SEQUENCE"):
             by_table[r["table_name"]].append(r)
+    keys = _keys(fetch(conn, "keys", {"db": db}))
     tables = {
-        QualifiedName(db, r["name"]): _table(db, r, by_table[r["name"]])
+        QualifiedName(db, r["name"]): _table(db, r, by_table[r["name"]], keys.get(r["name"], []))
         for r in table_rows
         if r["type"] != "SEQUENCE"
     }
@@ -97,11 +115,28 @@ def _column(r: Row) -> Column:
         key=bool(r["is_key"]),
         integer_bits=INTEGER_BITS.get(data_type),
         unsigned="unsigned" in column_type.lower(),
+        family=FAMILIES.get(data_type),
     )
 
 
-def _table(db: str, r: Row, columns: list[Row]) -> Table:
+def _keys(rows: list[Row]) -> dict[str, list[tuple[tuple[str, ...], bool]]]:
+    """Each table's unique keys over whole columns, as (columns, primary), primary first."""
+    grouped: dict[tuple[str, str], list[Row]] = defaultdict(list)
+    for r in rows:
+        grouped[(r["table_name"], r["index_name"])].append(r)
+    found: dict[str, list[tuple[tuple[str, ...], bool]]] = defaultdict(list)
+    for (table, index), group in grouped.items():
+        if any(r["column_name"] is None or r["sub_part"] is not None for r in group):
+            continue
+        ordered = sorted(group, key=lambda r: int(r["position"]))
+        found[table].append((tuple(str(r["column_name"]) for r in ordered), index == "PRIMARY"))
+    return found
+
+
+def _table(db: str, r: Row, columns: list[Row], keys: list[tuple[tuple[str, ...], bool]]) -> Table:
     rows = r["estimated_rows"]
+    primary = next((k for k, is_primary in keys if is_primary), ())
+    unique = sorted({k for k, _ in keys if k != primary}, key=lambda k: (len(k), k))
     return Table(
         name=QualifiedName(db, r["name"]),
         partitioned=False,
@@ -110,6 +145,8 @@ def _table(db: str, r: Row, columns: list[Row]) -> Table:
         row_security=False,
         columns=tuple(_column(c) for c in columns),
         estimated_rows=float(rows) if rows is not None else -1,
+        keys=((primary,) if primary else ()) + tuple(unique),
+        primary_key=primary,
     )
 
 

@@ -32,6 +32,7 @@ from restoregate.engines.base import (
     NullCounts,
     OrphanScan,
     QueryRows,
+    ReferenceSample,
     ReferenceStats,
     Request,
     RolesPresent,
@@ -39,6 +40,7 @@ from restoregate.engines.base import (
     SampleMatches,
     SequencePosition,
     SequencePositionOf,
+    TableSample,
     UserQuery,
     ValueSample,
 )
@@ -252,6 +254,13 @@ class MysqlEngine(Answerer):
         query = portable_sql.value_sample(request, quote)
         row = self._rows(f"sampling {request.table.column(request.column)}", query)[0]
         return SampleMatches(int(row[0]), int(row[1]), [int(v or 0) for v in row[2:]])
+
+    def answer_reference_sample(self, request: ReferenceSample) -> TableSample:
+        """One bounded sample of the table for all its candidate columns (portable_sql)."""
+        table = self._model.tables[request.table]
+        query, params = portable_sql.reference_sample(request, table, FLAVOUR)
+        row = self._rows(f"sampling {request.table}", query, params)[0]
+        return portable_sql.table_sample(request, row)
 
     def answer_comparable(self, request: Comparable) -> bool:
         tables = self._model.tables

@@ -17,6 +17,7 @@ from psycopg.rows import dict_row
 from restoregate.catalog import (
     Catalog,
     Column,
+    Family,
     Feed,
     FeedKind,
     Reference,
@@ -43,6 +44,27 @@ def _fetch(conn: psycopg.Connection[Any], name: str, params: Row | None = None) 
 
 
 INTEGER_BITS = {"smallint": 16, "integer": 32, "bigint": 64}
+# base type (format_type) -> the engine-neutral family the checks and inference read
+FAMILIES: dict[str, Family] = {
+    "smallint": "integer",
+    "integer": "integer",
+    "bigint": "integer",
+    "numeric": "decimal",
+    "uuid": "uuid",
+    "text": "string",
+    "character varying": "string",
+    "character": "string",
+    "citext": "string",
+}
+
+
+def family(base_type: str) -> Family | None:
+    """``timestamp ...`` and ``date`` are times; ``time ...`` and ``interval`` are not."""
+    if base_type.startswith(("timestamp", "date")):
+        return "temporal"
+    return FAMILIES.get(base_type)
+
+
 Operator = tuple[str, str]  # (schema, name) of an equality operator
 
 
@@ -109,6 +131,7 @@ def _tables(
                 r["not_null"],
                 r["key"],
                 integer_bits=INTEGER_BITS.get(r["base_type"]),
+                family=family(r["base_type"]),
             )
         )
         types[r["table_oid"]].append((r["name"], r["type_oid"]))

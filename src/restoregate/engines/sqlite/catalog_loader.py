@@ -16,6 +16,7 @@ from typing import Any
 from restoregate.catalog import (
     Catalog,
     Column,
+    Family,
     Feed,
     FeedKind,
     Reference,
@@ -53,7 +54,9 @@ def load_catalog(conn: sqlite3.Connection, path: str) -> Catalog:
     parts = [int(p) for p in version.split(".")[:3]] + [0, 0]
     server = ServerInfo("sqlite", version, parts[0] * 10000 + parts[1] * 100 + parts[2], path, "")
     tables_rows = fetch(conn, "tables")
-    keys = {(r["table_name"], r["column_name"]) for r in fetch(conn, "unique_columns")}
+    unique_rows = fetch(conn, "unique_columns")
+    keys = {(r["table_name"], r["column_name"]) for r in unique_rows}
+    indexes = _unique_indexes(unique_rows)
     columns: dict[str, list[Row]] = defaultdict(list)
     for r in fetch(conn, "columns"):
         columns[r["table_name"]].append(r)
@@ -61,7 +64,7 @@ def load_catalog(conn: sqlite3.Connection, path: str) -> Catalog:
     sequences: dict[QualifiedName, SequenceDef] = {}
     feeds: list[Feed] = []
     for r in tables_rows:
-        table = _table(r["name"], columns[r["name"]], keys)
+        table = _table(r["name"], columns[r["name"]], keys, indexes.get(r["name"], []))
         tables[table.name] = table
         counter = _counter(table, r["sql"] or "", columns[r["name"]])
         if counter is not None:
@@ -86,8 +89,42 @@ def _affinity(declared: str) -> str:
     return "numeric"
 
 
-def _table(name: str, rows: list[Row], keys: set[tuple[str, str]]) -> Table:
+def _family(declared: str, affinity: str, temporal: bool) -> Family | None:
+    """What the values are, from the declared type as SQLite's affinity reads it."""
+    text = declared.upper()
+    if affinity == "integer":
+        return "integer"
+    if temporal:
+        return "temporal"
+    if "UUID" in text or "GUID" in text:
+        return "uuid"
+    if affinity == "text":
+        return "string"
+    if affinity == "numeric" and any(w in text for w in ("DEC", "NUM")):
+        return "decimal"
+    return None
+
+
+def _unique_indexes(rows: list[Row]) -> dict[str, list[tuple[str, ...]]]:
+    """Each table's unique indexes over plain columns (no expression, not partial)."""
+    grouped: dict[tuple[str, str], list[Row]] = defaultdict(list)
+    for r in rows:
+        grouped[(r["table_name"], r["index_name"])].append(r)
+    found: dict[str, list[tuple[str, ...]]] = defaultdict(list)
+    for (table, _), group in grouped.items():
+        if any(r["column_name"] is None or r["partial"] for r in group):
+            continue
+        ordered = sorted(group, key=lambda r: int(r["position"]))
+        found[table].append(tuple(str(r["column_name"]) for r in ordered))
+    return found
+
+
+def _table(
+    name: str, rows: list[Row], keys: set[tuple[str, str]], indexes: list[tuple[str, ...]]
+) -> Table:
     primary = [r for r in rows if r["pk"]]
+    primary_key = tuple(str(r["name"]) for r in sorted(primary, key=lambda r: int(r["pk"])))
+    unique = sorted({k for k in indexes if k != primary_key}, key=lambda k: (len(k), k))
     cols = []
     for r in rows:
         declared = str(r["type"] or "")
@@ -103,9 +140,20 @@ def _table(name: str, rows: list[Row], keys: set[tuple[str, str]]) -> Table:
                 not_null=bool(r["not_null"]) or (bool(r["pk"]) and affinity == "integer"),
                 key=is_key,
                 integer_bits=64 if affinity == "integer" else None,
+                family=_family(declared, affinity, temporal),
             )
         )
-    return Table(QualifiedName(SCHEMA, name), False, False, False, False, tuple(cols), -1)
+    return Table(
+        QualifiedName(SCHEMA, name),
+        False,
+        False,
+        False,
+        False,
+        tuple(cols),
+        -1,
+        keys=((primary_key,) if primary_key else ()) + tuple(unique),
+        primary_key=primary_key,
+    )
 
 
 def _counter(table: Table, sql: str, rows: list[Row]) -> tuple[SequenceDef, str] | None:

@@ -29,12 +29,14 @@ from restoregate.engines.base import (
     NullCounts,
     OrphanScan,
     QueryRows,
+    ReferenceSample,
     ReferenceStats,
     Request,
     RowCount,
     SampleMatches,
     SequencePosition,
     SequencePositionOf,
+    TableSample,
     UserQuery,
     ValueSample,
 )
@@ -241,6 +243,13 @@ class SqliteEngine(Answerer):
             portable_sql.value_sample(request, quote),
         )[0]
         return SampleMatches(int(row[0]), int(row[1]), [int(v or 0) for v in row[2:]])
+
+    def answer_reference_sample(self, request: ReferenceSample) -> TableSample:
+        """One bounded sample of the table for all its candidate columns (portable_sql)."""
+        table = self._model.tables[request.table]
+        query, params = portable_sql.reference_sample(request, table, FLAVOUR)
+        row = self._rows(f"sampling {request.table}", query, params)[0]
+        return portable_sql.table_sample(request, row)
 
     def answer_comparable(self, request: Comparable) -> bool:
         tables = self._model.tables
