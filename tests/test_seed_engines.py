@@ -373,3 +373,35 @@ def test_sqlite_a_small_table_is_sampled_whole_whatever_its_keys(tmp_path):
     assert small.rows == 500
     assert small.columns["user_id"].distinct == 499
     assert sliced.rows < 400  # bigger than the sample: slices, bounded
+
+
+@needs_mysql
+def test_mariadb_bulk_loaded_counter_inside_the_orphans_still_closes_the_gate(new_mydb, tmp_path):
+    """InnoDB reserves AUTO_INCREMENT keys in blocks for INSERT ... SELECT: Monday's 200
+    accounts leave the counter at 256, not 201. Orphans 201-255 can no longer be
+    adopted, 256-306 can: the evidence is the counter standing inside the orphans."""
+    live = new_mydb()
+    live.execute(
+        _mysql_schema("minimal")
+        + "INSERT INTO accounts (name) WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL"
+        " SELECT n + 1 FROM g WHERE n < 200) SELECT CONCAT('user', n) FROM g;\n"
+    )
+    monday = tmp_path / "monday.sql"
+    live.dump(monday, tables=["accounts"])
+    tuesday_signups = _mysql_rows("minimal", 201, 306).split(";\n", 1)[0]
+    live.execute(
+        f"{tuesday_signups};\nINSERT INTO journals (user_id, body) SELECT id, 'x' FROM accounts;"
+    )
+    tuesday = tmp_path / "tuesday.sql"
+    live.dump(tuesday, tables=["journals"])
+    db = new_mydb()
+    db.load(monday)
+    db.load(tuesday)
+    code, found = check(db.dsn)
+    [orphans] = rule(found, "suspected-references")["violations"]
+    counter = orphans["parent_sequence"]
+    assert orphans["orphans"] == 106 and 0 < orphans["reassignable"] < 106, orphans
+    assert orphans["strength"] == "strong"
+    assert "inside the orphans' range 201..306" in orphans["strong_because"]
+    assert counter == f"the AUTO_INCREMENT counter of {db.name}.accounts"
+    assert code == 1

@@ -158,3 +158,43 @@ def test_min_match_bounds(value):
 
     with pytest.raises(RulesError, match="min_match"):
         load_rules_text(SUSPECTED.replace("}", f", min_match: {value}}}"), "r.yaml")
+
+
+def test_a_counter_inside_the_orphans_range_is_strong_evidence(db):
+    """A bulk load reserved a block of keys: the counter moved past some orphans, not all.
+
+    The journals of accounts 201-306 survive, the accounts do not, and the sequence
+    stands at 256 (as after MySQL's INSERT ... SELECT): accounts 256-306 are still to be
+    handed out, so 153 of the 318 orphaned rows will be adopted. The orphans do not begin at the
+    counter, yet the counter is inside them: the next sign-up gets a key journals hold.
+    """
+    db.execute("""
+        CREATE TABLE accounts (id serial PRIMARY KEY, email text NOT NULL);
+        CREATE TABLE journals (id serial PRIMARY KEY, user_id int NOT NULL, body text);
+        INSERT INTO accounts (email) SELECT 'u' || g FROM generate_series(1, 200) g;
+        INSERT INTO journals (user_id) SELECT g % 306 + 1 FROM generate_series(0, 999) g;
+        SELECT setval('accounts_id_seq', 255);
+    """)
+    report = gate(db.dsn, SUSPECTED)
+    [found] = [v.to_dict() for v in rule(report, "s").violations]
+    assert (found["orphans"], found["reassignable"]) == (318, 153)
+    assert found["strength"] == "strong"
+    assert "256, what public.accounts_id_seq hands out next" in found["strong_because"]
+    assert "inside the orphans' range 201..306" in found["strong_because"]
+    assert not report.passed
+
+
+def test_a_counter_beyond_every_orphan_is_weak_evidence(db):
+    """Orphans that no future key can reach stay weak: a warning, not a closed gate."""
+    db.execute("""
+        CREATE TABLE accounts (id serial PRIMARY KEY, email text NOT NULL);
+        CREATE TABLE journals (id serial PRIMARY KEY, user_id int NOT NULL, body text);
+        INSERT INTO accounts (email) SELECT 'u' || g FROM generate_series(1, 200) g;
+        INSERT INTO journals (user_id) SELECT g % 306 + 1 FROM generate_series(0, 999) g;
+        SELECT setval('accounts_id_seq', 400);
+    """)
+    report = gate(db.dsn, SUSPECTED)
+    assert rule(report, "s").status == "warn" and not rule(report, "s").violations
+    [found] = [v.to_dict() for v in rule(report, "s").advisories]
+    assert (found["orphans"], found["reassignable"]) == (318, 0)
+    assert found["strength"] == "weak"

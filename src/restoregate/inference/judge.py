@@ -116,12 +116,20 @@ def _strength(
     if frontier is None or low is None or not isinstance(low, int):
         return None
     first, step, sequence = frontier
+    where = f"{sequence} hands out next" if sequence else "the next max + 1 insert takes"
+    parent = suspect.reference.parent
+    key = parent.table.column(parent.columns[0])
     gap = (low - first) / step
     if stats.reassignable == stats.orphans and 0 <= gap < max(stats.orphan_keys, 1):
-        where = f"{sequence} hands out next" if sequence else "the next max + 1 insert takes"
-        parent = suspect.reference.parent
         return (
-            f"the orphans begin at {low:,}, right where {where} for "
-            f"{parent.table.column(parent.columns[0])}: its next keys are already referenced"
+            f"the orphans begin at {low:,}, right where {where} for {key}: "
+            "its next keys are already referenced"
+        )
+    high = stats.orphan_ranges.get(column, (None, None))[1]
+    if stats.reassignable and isinstance(high, int) and min(low, high) <= first <= max(low, high):
+        # the counter moved past some orphans (a bulk insert reserved a block) but not all
+        return (
+            f"{first:,}, what {where} for {key}, lies inside the orphans' range "
+            f"{min(low, high):,}..{max(low, high):,}: its next keys are already referenced"
         )
     return None
