@@ -166,7 +166,8 @@ def _move(
     headroom: Headroom,
 ) -> MoveSequence | None:
     """Every column the sequence feeds in scope, and every column referencing one of them."""
-    seq = next((s for s in catalog.sequences.values() if str(s.name) == name), None)
+    # findings name a sequence by its label: "the AUTO_INCREMENT counter of db.t" on MySQL
+    seq = next((s for s in catalog.sequences.values() if name in (str(s.name), s.label)), None)
     if seq is None:
         return None
     feeds = [f for f in scope.feeds if f.sequence == seq.name and not f.uncheckable]

@@ -34,6 +34,9 @@ def open_fence(dsn: str | None, settings: SessionSettings) -> Iterator[PostgresF
 
 
 class PostgresFence:
+    locked_word = "NOLOGIN"
+    sessions_hint = "pg_terminate_backend ends these"
+
     def __init__(self, conn: psycopg.Connection[Any], settings: SessionSettings) -> None:
         self._conn = conn
         self._settings = settings
