@@ -73,7 +73,7 @@ def fix(
     baseline: Path | None = None,
 ) -> Fix:
     """Run the check (read-only) and write the plan that answers what it found."""
-    ruleset = rules if rules is not None else api.load_rules(rules_paths)
+    ruleset = rules if rules is not None else api.load_rules(rules_paths, dsn)
     source = manifests.read(Path(baseline)) if baseline is not None else None
     if source is not None:
         ruleset = api.with_baseline_rule(ruleset)

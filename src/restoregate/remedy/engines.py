@@ -29,6 +29,7 @@ REMEDIES: dict[str, str] = {
     "postgres": "restoregate.engines.postgres.remedy",
     "mysql": "restoregate.engines.mysql.remedy",
     "mariadb": "restoregate.engines.mysql.remedy",
+    "sqlite": "restoregate.engines.sqlite.remedy",
 }
 
 
