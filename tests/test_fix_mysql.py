@@ -449,3 +449,22 @@ def test_a_plan_file_runs_as_the_dba_wrote_it(mydb, tmp_path: Path):
     assert result.exit_code == 1
     assert result.stdout.startswith("-- restoregate fix plan for mysql://")
     assert "plan: 1 sequence to move" in result.stderr
+
+
+def test_no_room_left_when_the_plan_runs_stops_it_with_a_clear_error(mariadb):
+    """Room when planned; a key at the column's limit by the time it runs: SIGNAL, exit 3."""
+    mariadb.execute(
+        "CREATE TABLE small (id tinyint NOT NULL AUTO_INCREMENT PRIMARY KEY);"
+        "CREATE TABLE refs (small_id tinyint, FOREIGN KEY (small_id) REFERENCES small (id));"
+        "INSERT INTO small VALUES (1), (2);"
+        "SET FOREIGN_KEY_CHECKS = 0; INSERT INTO refs VALUES (50);"
+    )
+    grant(mariadb, WRITER_GRANTS)
+    found = remediation.fix(mariadb.dsn)
+    assert found.plan.moves
+    mariadb.execute("SET FOREIGN_KEY_CHECKS = 0; INSERT INTO refs VALUES (127)")
+    with pytest.raises(Exception) as failed:
+        remediation.apply_fix(mariadb.dsn, found, notice=lambda _: None)
+    assert "cannot move beyond the largest key: no value is left before 127" in str(failed.value)
+    assert getattr(failed.value, "exit_code", None) == 3
+    assert counter(mariadb, "small") == 3, "nothing moved"

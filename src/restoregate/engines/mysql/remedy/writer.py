@@ -6,7 +6,7 @@ keys it must pass (inserts wait until ``UNLOCK TABLES``), the largest key into a
 variable, the counter's position into another, then the statement built with ``CONCAT``
 from that number and run with ``PREPARE``/``EXECUTE``. ``'DO 0'`` is prepared instead when
 the counter already hands out a value beyond every key (never backwards; a second run
-changes nothing), a ``SIGNAL`` when no value is left before the column's limit.
+changes nothing), a failure (``_failure``) when no value is left before the column's limit.
 
 Names are quoted with backticks (a backtick doubled); inside a string literal (the text
 of the prepared statement) ``'`` and ``\\`` are doubled too, after the plan pins
@@ -129,7 +129,7 @@ class MysqlPlanWriter:
             "SET @rg_sql = CASE"
             f"\n    WHEN @rg_largest IS NULL OR @rg_upcoming {beyond} @rg_largest THEN 'DO 0'"
             f"\n    WHEN NOT @rg_target {beyond} @rg_largest"
-            f"\n    THEN CONCAT('SIGNAL SQLSTATE ''45000'' SET MESSAGE_TEXT = ', QUOTE({cannot}))"
+            f"\n    THEN {self._failure(cannot)}"
             f"\n    ELSE CONCAT({built}) END;",
             "PREPARE rg_move FROM @rg_sql;",
             "EXECUTE rg_move;",
@@ -168,8 +168,7 @@ class MysqlPlanWriter:
             f" {_orphans(ref)};",
             "SET @rg_copied = ROW_COUNT();",
             f"DELETE c {_orphans(ref)};",
-            "SET @rg_sql = IF(ROW_COUNT() = @rg_copied, 'DO 0',"
-            f" CONCAT('SIGNAL SQLSTATE ''45000'' SET MESSAGE_TEXT = ', QUOTE({fail})));",
+            f"SET @rg_sql = IF(ROW_COUNT() = @rg_copied, 'DO 0', {self._failure(fail)});",
             "PREPARE rg_check FROM @rg_sql;",
             "EXECUTE rg_check;",
             "DEALLOCATE PREPARE rg_check;",
@@ -183,6 +182,17 @@ class MysqlPlanWriter:
 
     def commit(self) -> list[str]:
         return []
+
+    def _failure(self, message: str) -> str:
+        """The text to PREPARE so that the client stops with ``message``.
+
+        MariaDB prepares ``SIGNAL``; MySQL refuses SIGNAL as a prepared statement, so
+        there the message itself is prepared: it is not SQL, PREPARE fails with a syntax
+        error quoting it, and the client stops all the same.
+        """
+        if self._mariadb:
+            return f"CONCAT('SIGNAL SQLSTATE ''45000'' SET MESSAGE_TEXT = ', QUOTE({message}))"
+        return message
 
 
 def _orphans(ref: Reference) -> str:
