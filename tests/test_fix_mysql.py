@@ -371,9 +371,16 @@ def test_the_fence_holds_while_the_gate_is_closed_and_release_restores_exactly(m
     before, other_before = account_state(mariadb, app), account_state(mariadb, other)
     assert can_log_in(mariadb, app, password)
 
-    locked = run("fence", "lock", app, "--dsn", admin_dsn)
+    _admin(mariadb, "CREATE USER %s@'localhost' IDENTIFIED BY 'x'", (app,))
+    try:
+        locked = run("fence", "lock", app, "--dsn", admin_dsn)
+    finally:
+        _admin(mariadb, "DROP USER %s@'localhost'", (app,))
     assert locked.exit_code == 0, locked.output
     assert f"fenced: {app} cannot log in (ACCOUNT LOCK)" in locked.output
+    assert f"note: {app}@localhost is another account of that name; it is not fenced" in (
+        locked.output
+    )
     assert not can_log_in(mariadb, app, password)
     status = run("fence", "status", "--dsn", admin_dsn)
     assert f"{app}@%: fenced since" in status.output

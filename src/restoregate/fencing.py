@@ -39,6 +39,10 @@ def fence_lock(
                 continue
             fence.lock(state, FenceRecord.now(state.can_login, state.comment, fence.user))
             said.append(_locked(state, fence))
+        said += [
+            f"note: {other} is another account of that name; it is not fenced (name it too)"
+            for other in fence.namesakes(roles)
+        ]
         fence.commit()
     return said
 

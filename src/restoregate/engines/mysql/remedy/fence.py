@@ -128,6 +128,17 @@ class MysqlFence:
                 )
         return states
 
+    def namesakes(self, roles: Sequence[str]) -> list[str]:
+        """Other accounts with the user name of one asked for: the fence leaves them open."""
+        asked = {account(name) for name in roles}
+        users = sorted({user for user, _ in asked})
+        if not users:
+            return []
+        marks = ", ".join(["%s"] * len(users))
+        query = f"{_MARIADB_ACCOUNTS if self._mariadb else _MYSQL_ACCOUNTS} WHERE User IN ({marks})"
+        rows = self._rows("reading accounts", query, users)
+        return sorted(shown(str(u), str(h)) for u, h, _ in rows if (str(u), str(h)) not in asked)
+
     def _records(self) -> dict[tuple[str, str], FenceRecord]:
         query = (
             "SELECT user_name, host_name, could_log_in, fenced_at, fenced_by FROM restoregate.fence"

@@ -47,6 +47,10 @@ class PostgresFence:
         assert row is not None
         self._session_user, self.user = str(row[0]), str(row[1])
 
+    def namesakes(self, roles: Sequence[str]) -> list[str]:
+        """A PostgreSQL role is one name cluster-wide: there are none."""
+        return []
+
     def connected_as(self) -> set[str]:
         return {self._session_user, self.user}
 
