@@ -141,17 +141,16 @@ def test_a_check_that_cannot_judge_leaves_the_fence_up_and_says_so(db, app):
     assert not can_log_in(app_dsn)
 
 
-@pytest.mark.parametrize(
-    "args",
-    [
-        ["fix", "--dsn", "sqlite:///nowhere_h12.db"],
-        ["fence", "lock", "app", "--dsn", "sqlite:///nowhere_h12.db"],
-    ],
-)
-def test_engines_without_a_remedy_fail_closed_with_exit_2(args):
-    result = run(*args)
+def test_an_engine_without_a_remedy_fails_closed_with_exit_2():
+    """Every engine has one now (SQLite's fence says it has no logins); an unknown does not."""
+    from restoregate.errors import UsageError
+    from restoregate.remedy.engines import remedy_for
+
+    with pytest.raises(UsageError, match="is not supported for oracle:// databases yet"):
+        remedy_for("oracle://db/prod", "fix")
+    result = run("fence", "lock", "app", "--dsn", "sqlite:///nowhere_h12.db")
     assert result.exit_code == 2
-    assert "is not supported for sqlite:// databases yet" in result.output
+    assert "fence is not possible on SQLite" in result.output
 
 
 def test_release_acts_as_the_connecting_user_even_with_check_role(db, app, make_role):

@@ -86,21 +86,40 @@ selection_options = _stack(
     click.option("--skip", multiple=True, metavar="ID", help="Skip this rule (repeatable)."),
 )
 
+DSN_HELP = (
+    "postgresql:// URI or libpq string, mysql:// or mariadb:// URL, sqlite:///FILE "
+    "(env RESTOREGATE_DSN). Omitted: PGHOST, PGDATABASE, PGSERVICE... decide, as for psql."
+)
+READ_LOCK_HELP = "Longest to wait for a table lock (only ACCESS SHARE is ever taken), 1ms to 1h."
+
+
+def dsn_option(help: str = DSN_HELP) -> Callable[[F], F]:
+    """``--dsn`` (env RESTOREGATE_DSN); ``help`` says what this command connects to."""
+    return click.option("--dsn", envvar="RESTOREGATE_DSN", metavar="DSN", help=help)
+
+
+def timeout_options(lock_help: str = READ_LOCK_HELP) -> Callable[[F], F]:
+    """``--statement-timeout`` and ``--lock-timeout``; ``lock_help`` says which locks."""
+    return _stack(
+        click.option(
+            "--statement-timeout",
+            default="30min",
+            show_default=True,
+            metavar="DURATION",
+            help="Longest any one query may run, 1ms to 24h (500ms, 30s, 15min, 1h30m).",
+        ),
+        click.option(
+            "--lock-timeout",
+            default="10s",
+            show_default=True,
+            metavar="DURATION",
+            help=lock_help,
+        ),
+    )
+
+
 session_options = _stack(
-    click.option(
-        "--statement-timeout",
-        default="30min",
-        show_default=True,
-        metavar="DURATION",
-        help="Longest any one query may run, 1ms to 24h (500ms, 30s, 15min, 1h30m).",
-    ),
-    click.option(
-        "--lock-timeout",
-        default="10s",
-        show_default=True,
-        metavar="DURATION",
-        help="Longest to wait for a table lock (only ACCESS SHARE is ever taken), 1ms to 1h.",
-    ),
+    timeout_options(),
     click.option(
         "--restore-point",
         type=Timestamp(),

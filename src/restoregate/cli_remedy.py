@@ -15,34 +15,32 @@ from typing import TYPE_CHECKING
 
 import click
 
+from restoregate.cli_options import dsn_option, rules_option, timeout_options
 from restoregate.errors import EXIT_USAGE, RestoregateError, UsageError
 
 if TYPE_CHECKING:  # loaded when a command runs, so that --help stays fast
     from restoregate import remediation
 
 DEFAULT_HEADROOM = "1000"  # remedy.plan.DEFAULT_HEADROOM, kept equal by a test
+WRITE_LOCK_HELP = (
+    "Longest to wait for a lock, 1ms to 1h: the plan's SHARE ROW EXCLUSIVE (PostgreSQL) "
+    "or LOCK TABLES … WRITE (MySQL) that keeps inserts out while a sequence moves."
+)
+FENCE_DSN_HELP = (
+    "Any database of the server (env RESTOREGATE_DSN), as a role with CREATEROLE "
+    "(PostgreSQL) or an account with CREATE USER (MySQL/MariaDB)."
+)
 
 
 @click.command()
-@click.option(
-    "--dsn",
-    envvar="RESTOREGATE_DSN",
-    metavar="DSN",
-    help="The restored database (env RESTOREGATE_DSN); default: libpq's environment.",
-)
-@click.option(
-    "--rules",
-    "rules_paths",
-    multiple=True,
-    metavar="FILE",
-    help="Rules file (repeatable). Omitted: the built-in defaults.",
-)
+@dsn_option()
+@rules_option
 @click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False),
     metavar="FILE",
-    help="Write the plan (a psql script) here instead of stdout.",
+    help="Write the plan (a psql or mariadb/mysql script) here instead of stdout.",
 )
 @click.option(
     "--headroom",
@@ -64,11 +62,19 @@ DEFAULT_HEADROOM = "1000"  # remedy.plan.DEFAULT_HEADROOM, kept equal by a test
     metavar="FILE",
     help="A manifest from `restoregate snapshot`: what is missing becomes advice.",
 )
-@click.option("--apply", "apply_", is_flag=True, help="Run the plan (one transaction).")
+@click.option(
+    "--apply",
+    "apply_",
+    is_flag=True,
+    help="Run the plan (one transaction on PostgreSQL; MySQL commits DDL at once).",
+)
 @click.option("--yes", is_flag=True, help="Apply without asking (needed without a terminal).")
-@click.option("--dry-run", is_flag=True, help="Run the plan and the re-check, then roll back.")
-@click.option("--statement-timeout", default="30min", show_default=True, metavar="DURATION")
-@click.option("--lock-timeout", default="10s", show_default=True, metavar="DURATION")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Run the plan and the re-check, then roll back (PostgreSQL only).",
+)
+@timeout_options(WRITE_LOCK_HELP)
 @click.pass_context
 def fix(
     ctx: click.Context,
@@ -86,12 +92,15 @@ def fix(
 ) -> None:
     """Write a plan that answers what check found; with --apply, run it, guarded.
 
-    The plan is a psql script: the findings first, then one commented step each.
+    The plan is a psql script (a mariadb/mysql one for MySQL and MariaDB): the
+    findings first, then one commented step each.
     Sequences behind move beyond the largest key of their column and of every column
     referencing it, computed when the plan runs; orphans are listed (or quarantined);
     what needs a person is said in comments. Nothing is written without --apply,
     which runs the plan in one transaction, re-runs the checks it answers inside it,
-    and commits only if they pass (exit 1 and roll back if not).
+    and commits only if they pass (exit 1 and roll back if not). MySQL and MariaDB
+    commit DDL at once: there --apply runs the plan, then re-checks, and a moved
+    counter stays moved (--dry-run is refused).
 
     \b
     Example:
@@ -139,25 +148,34 @@ def _apply(dsn: str | None, plan: remediation.Fix, *, yes: bool, dry_run: bool) 
 
     click.echo(plan.script.text, nl=False)
     remediation.require_complete(plan)
+    remediation.require_dry_run_possible(plan, dry_run)
     if not plan.plan.fixes:
         click.echo("restoregate: nothing in this plan changes the database", err=True)
         return plan.report.exit_code
     if not (yes or dry_run):
         if not _interactive():
             raise UsageError("fix --apply without a terminal needs --yes", "or use --dry-run")
-        if not click.confirm(f"Apply this plan to {plan.report.dsn}?", err=True):
+        final = "" if plan.transactional else " It cannot be rolled back."
+        if not click.confirm(f"Apply this plan to {plan.report.dsn}?{final}", err=True):
             click.echo("restoregate: not applied", err=True)
             return EXIT_USAGE
     applied = remediation.apply_fix(
         dsn, plan, dry_run=dry_run, notice=lambda text: click.echo(text, err=True)
     )
-    click.echo("\nThe rules the plan answers, re-run inside its transaction:")
+    where = "inside its transaction" if applied.transactional else "after it, in a new snapshot"
+    click.echo(f"\nThe rules the plan answers, re-run {where}:")
     for result in applied.recheck.rules:
         if result.status != "skip":
             click.echo(f"  {result.status.upper():5} {result.id}: {result.message}")
             for found in result.violations:
                 click.echo(f"        - {found.describe()}")
-    if applied.committed:
+    if applied.committed and not applied.passed:
+        click.echo(
+            "restoregate: APPLIED, and the re-check still fails: DDL commits at once on this "
+            "server, so what ran stays; see the findings above",
+            err=True,
+        )
+    elif applied.committed:
         click.echo("restoregate: COMMITTED. Run the check again before going live.", err=True)
     elif applied.passed:
         click.echo("restoregate: dry run: everything worked, and was rolled back", err=True)
@@ -177,17 +195,15 @@ def _write_text(path: str, text: str) -> None:
         raise UsageError(f"--output {path}: cannot write: {exc.strerror}") from None
 
 
-_FENCE_DSN = click.option(
-    "--dsn",
-    envvar="RESTOREGATE_DSN",
-    metavar="DSN",
-    help="Any database of the cluster, as a role with CREATEROLE (env RESTOREGATE_DSN).",
-)
+_FENCE_DSN = dsn_option(FENCE_DSN_HELP)
 
 
 @click.group()
 def fence() -> None:
     """Keep application roles from logging in until the gate opens.
+
+    \b
+    On MySQL/MariaDB a ROLE is an account: `app` means app@%, `app@10.0.%` that one.
 
     \b
     Example (the runbook):
@@ -201,7 +217,7 @@ def fence() -> None:
 @_FENCE_DSN
 @click.pass_context
 def fence_lock(ctx: click.Context, roles: Sequence[str], dsn: str | None) -> None:
-    """Make ROLE... unable to log in (NOLOGIN), recording what changed on each role.
+    """Make ROLE... unable to log in (NOLOGIN; ACCOUNT LOCK on MySQL), recording what changed.
 
     \b
     Example:

@@ -38,7 +38,11 @@ def fence_lock(
                 said.append(f"{state.describe()}: left as it is")
                 continue
             fence.lock(state, FenceRecord.now(state.can_login, state.comment, fence.user))
-            said.append(_locked(state))
+            said.append(_locked(state, fence))
+        said += [
+            f"note: {other} is another account of that name; it is not fenced (name it too)"
+            for other in fence.namesakes(roles)
+        ]
         fence.commit()
     return said
 
@@ -108,7 +112,10 @@ def _existing(fence: Fence, roles: Sequence[str]) -> dict[str, RoleState]:
     states = fence.states(roles)
     missing = [name for name in roles if name not in states]
     if missing:
-        raise UsageError(f"no such role: {', '.join(missing)}", "role names are case-sensitive")
+        raise UsageError(
+            f"no such role: {', '.join(missing)}",
+            "role names are case-sensitive (on MySQL/MariaDB: user@host, user alone is user@%)",
+        )
     return states
 
 
@@ -120,18 +127,24 @@ def _lift(fence: Fence, states: dict[str, RoleState], roles: Sequence[str]) -> l
             said.append(f"{state.describe()}: nothing to lift")
             continue
         fence.lift(state)
-        back = "can log in again" if state.fence.login else "stays NOLOGIN, as it was before"
+        back = (
+            "can log in again"
+            if state.fence.login
+            else f"stays {fence.locked_word}, as it was before"
+        )
         said.append(f"fence lifted: {name} {back}")
     return said
 
 
-def _locked(state: RoleState) -> str:
-    text = f"fenced: {state.name} cannot log in (NOLOGIN) until `check --release` opens it"
+def _locked(state: RoleState, fence: Fence) -> str:
+    text = (
+        f"fenced: {state.name} cannot log in ({fence.locked_word}) until `check --release` opens it"
+    )
     if not state.can_login:
         text = f"fenced: {state.name} could not log in already; recorded, so release keeps it so"
     if state.sessions:
         text += (
-            f"; {state.sessions} session(s) of it are still connected: NOLOGIN stops new "
-            "ones only (pg_terminate_backend ends these)"
+            f"; {state.sessions} session(s) of it are still connected: {fence.locked_word} "
+            f"stops new ones only ({fence.sessions_hint})"
         )
     return text

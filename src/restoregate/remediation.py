@@ -21,7 +21,15 @@ from restoregate.report import Report
 from restoregate.rules.ruleset import RuleSet
 from restoregate.settings import SessionSettings
 
-__all__ = ["Applied", "Fix", "apply_fix", "fix", "parse_headroom", "require_complete"]
+__all__ = [
+    "Applied",
+    "Fix",
+    "apply_fix",
+    "fix",
+    "parse_headroom",
+    "require_complete",
+    "require_dry_run_possible",
+]
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,7 @@ class Fix:
     script: Script
     rules: RuleSet
     settings: SessionSettings
+    transactional: bool = True  # False (MySQL): applied statements cannot be rolled back
 
 
 @dataclass(frozen=True)
@@ -39,6 +48,7 @@ class Applied:
     passed: bool  # they no longer show what the plan answers
     committed: bool
     notices: tuple[str, ...]
+    transactional: bool = True  # False: re-checked after the plan, which stays applied
 
     @property
     def exit_code(self) -> int:
@@ -63,7 +73,7 @@ def fix(
     baseline: Path | None = None,
 ) -> Fix:
     """Run the check (read-only) and write the plan that answers what it found."""
-    ruleset = rules if rules is not None else api.load_rules(rules_paths)
+    ruleset = rules if rules is not None else api.load_rules(rules_paths, dsn)
     source = manifests.read(Path(baseline)) if baseline is not None else None
     if source is not None:
         ruleset = api.with_baseline_rule(ruleset)
@@ -74,14 +84,20 @@ def fix(
         report, ctx = api.judge(engine, ruleset, selected, source=source)
         plan = build_plan(report, ctx, headroom or Headroom(), orphans)
         script = write_script(plan, remedy.plan_writer(settings, engine))
-    return Fix(report, plan, script, ruleset, settings)
+    return Fix(report, plan, script, ruleset, settings, bool(remedy.TRANSACTIONAL))
 
 
 def apply_fix(
     dsn: str | None, found: Fix, *, dry_run: bool = False, notice: Callable[[str], None] = print
 ) -> Applied:
-    """Run the plan in one transaction; commit only if the rules it answers now pass."""
+    """Run the plan in one transaction; commit only if the rules it answers now pass.
+
+    On an engine whose DDL commits at once (MySQL/MariaDB) there is no such transaction:
+    the plan runs statement by statement, then the rules are re-checked in a fresh
+    snapshot; a failing re-check is reported (exit 1) but undoes nothing.
+    """
     require_complete(found)
+    require_dry_run_possible(found, dry_run)
     notices: list[str] = []
 
     def heard(text: str) -> None:
@@ -91,6 +107,12 @@ def apply_fix(
     with remedy_for(dsn, "fix --apply").open_write_session(dsn, found.settings) as session:
         _require_privileges(session, found.plan)
         session.run(found.script.statements, heard)
+        if not session.transactional:
+            session.commit()  # nothing left to hold: each statement committed as it ran
+            answered = {rule_id for rule_id, _ in found.plan.answers}
+            recheck, _ = api.judge(session.engine(), found.rules, answered)
+            passed = answers_hold(recheck, found.plan)
+            return Applied(recheck, passed, True, tuple(notices), False)
         answered = {rule_id for rule_id, _ in found.plan.answers}
         recheck, _ = api.judge(session.engine(), found.rules, answered)
         passed = answers_hold(recheck, found.plan)
@@ -99,6 +121,16 @@ def apply_fix(
         else:
             session.rollback()
     return Applied(recheck, passed, passed and not dry_run, tuple(notices))
+
+
+def require_dry_run_possible(found: Fix, dry_run: bool) -> None:
+    """A dry run must roll back everything; MySQL cannot roll back DDL, so it refuses."""
+    if dry_run and not found.transactional:
+        raise UsageError(
+            f"fix --dry-run is not possible on {found.report.engine or 'this server'}: "
+            "ALTER TABLE and SETVAL commit at once, no rollback undoes them",
+            "review the plan that `restoregate fix` prints, or run it on a copy",
+        )
 
 
 def require_complete(found: Fix) -> None:
@@ -128,5 +160,6 @@ def _require_privileges(session: WriteSession, plan: Plan) -> None:
     more = f" (and {len(lacking) - 1} more)" if len(lacking) > 1 else ""
     raise UsageError(
         f"role {session.role} lacks {lacking[0]}{more}: nothing was applied",
-        "run fix --apply as the owner of the tables and sequences, or grant what is missing",
+        "run fix --apply as the owner of the tables and sequences, or grant what is missing"
+        + ("" if session.transactional else " (nothing has run yet)"),
     )

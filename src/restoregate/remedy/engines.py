@@ -2,7 +2,9 @@
 
 An engine's remedy module (``engines/postgres/remedy``) provides three functions:
 ``plan_writer`` (its syntax for each kind of step), ``open_write_session`` (the one
-read-write transaction ``fix --apply`` runs in) and ``open_fence`` (locking roles out).
+read-write transaction ``fix --apply`` runs in) and ``open_fence`` (locking roles out),
+and says with ``TRANSACTIONAL`` whether the plan is one transaction that can be rolled
+back (PostgreSQL) or not (MySQL/MariaDB, where DDL commits at once).
 ``REMEDIES`` maps a DSN scheme to that module, imported only when asked for; a scheme
 without one fails closed with a usage error naming it.
 """
@@ -25,10 +27,15 @@ from restoregate.settings import SessionSettings
 REMEDIES: dict[str, str] = {
     "postgresql": "restoregate.engines.postgres.remedy",
     "postgres": "restoregate.engines.postgres.remedy",
+    "mysql": "restoregate.engines.mysql.remedy",
+    "mariadb": "restoregate.engines.mysql.remedy",
+    "sqlite": "restoregate.engines.sqlite.remedy",
 }
 
 
 class WriteSession(Protocol):
+    transactional: bool  # False: each statement commits as it runs; re-checked afterwards
+
     @property
     def role(self) -> str: ...
 
@@ -49,8 +56,14 @@ class WriteSession(Protocol):
 
 class Fence(Protocol):
     user: str
+    locked_word: str  # what the lock is called: NOLOGIN, ACCOUNT LOCK
+    sessions_hint: str  # how to end the sessions a lock does not end
 
     def connected_as(self) -> set[str]: ...
+
+    def namesakes(self, roles: Sequence[str]) -> list[str]:
+        """Other accounts sharing a name with these (MySQL's user@host), left unfenced."""
+        ...
 
     def states(self, roles: Sequence[str] = ()) -> dict[str, RoleState]: ...
 
@@ -64,6 +77,8 @@ class Fence(Protocol):
 
 
 class RemedyModule(Protocol):
+    TRANSACTIONAL: bool
+
     def plan_writer(self, settings: SessionSettings, engine: Any) -> PlanWriter:
         """The engine's syntax; ``engine`` is the open engine the plan's check ran on."""
         ...

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from restoregate.catalog import Catalog, Reference
+from restoregate.catalog import Catalog, Reference, SequenceDef
 from restoregate.context import CheckContext
 from restoregate.inference.judge import judgement
 from restoregate.names import QualifiedName
@@ -122,7 +122,9 @@ def build_plan(report: Report, ctx: CheckContext, headroom: Headroom, orphans: O
                 name = str(getattr(found, "sequence", ""))
                 step = moves.get(name) or _move(catalog, scope, references, name, headroom)
                 if step is None:
-                    manual.append(_manual(result, found))
+                    seq = _sequence(catalog, name)
+                    rowid = seq is not None and seq.kind == "rowid"
+                    manual.append(_manual(result, found, "rowid" if rowid else None))
                     continue
                 if _no_room(step, getattr(found, "max_value", None)):
                     manual.append(_manual(result, found, "no_room"))
@@ -166,9 +168,9 @@ def _move(
     headroom: Headroom,
 ) -> MoveSequence | None:
     """Every column the sequence feeds in scope, and every column referencing one of them."""
-    seq = next((s for s in catalog.sequences.values() if str(s.name) == name), None)
-    if seq is None:
-        return None
+    seq = _sequence(catalog, name)
+    if seq is None or seq.kind == "rowid":
+        return None  # a plain rowid has no counter to move: max(rowid) + 1, always
     feeds = [f for f in scope.feeds if f.sequence == seq.name and not f.uncheckable]
     keys: list[KeyColumn] = []
     limits: list[int] = []
@@ -189,6 +191,11 @@ def _move(
     locked = tuple({k.table: k for k in unique}.values())
     limit = min(limits) if seq.ascending else max(limits)
     return MoveSequence(seq.name, seq.ascending, unique, locked, limit, headroom, (), identity)
+
+
+def _sequence(catalog: Catalog, name: str) -> SequenceDef | None:
+    """Findings name a sequence by its label: "the AUTO_INCREMENT counter of db.t" on MySQL."""
+    return next((s for s in catalog.sequences.values() if name in (str(s.name), s.label)), None)
 
 
 def _no_room(step: MoveSequence, largest: object) -> bool:
@@ -226,6 +233,12 @@ _ADVICE = {
     "no_room": (
         "no value is left beyond the largest key before the limit of the sequence or the "
         "column: widen both (for example to bigint), then plan again"
+    ),
+    "rowid": (
+        "SQLite hands out max(rowid) + 1 and keeps no counter a script could move: "
+        "restore the missing parent rows, insert a placeholder parent with the largest "
+        "key (INSERT INTO parent (id) VALUES (that key)), delete the children, or rebuild "
+        "the table with INTEGER PRIMARY KEY AUTOINCREMENT and run fix again"
     ),
     "sequence_exhausted": (
         "no value is left to move to: widen the column and the sequence (for example to "

@@ -28,6 +28,7 @@ class PlanWriter(Protocol):
     """What an engine supplies: its own syntax for each kind of step."""
 
     client: str  # the tool that runs the script, e.g. "psql"
+    transactional: bool  # False: DDL commits at once (MySQL), the moves cannot be rolled back
 
     def prelude(self) -> list[str]:
         """Client directives and the transaction's start (never sent by --apply)."""
@@ -35,6 +36,10 @@ class PlanWriter(Protocol):
 
     def settings(self) -> list[str]:
         """Timeouts and a safe name resolution for the transaction (sent by --apply too)."""
+        ...
+
+    def holds_inserts(self) -> str:
+        """How long inserts into the locked tables wait, in one sentence."""
         ...
 
     def move_sequence(self, step: MoveSequence) -> list[str]: ...
@@ -70,13 +75,13 @@ class Script:
 
 def write_script(plan: Plan, writer: PlanWriter) -> Script:
     lines: list[Line] = []
-    lines += _notes(_snapshot(plan, writer.client))
+    lines += _notes(_snapshot(plan, writer))
     lines += [Line(text, False) for text in writer.prelude()]
     lines += _statements(writer.settings())
     for number, step in enumerate(plan.moves, 1):
         lines += _notes(["", f"Step {number}: move {step.sequence} beyond every key it must pass."])
         lines += _notes(f"Answers: {finding}" for finding in step.answers)
-        lines += _notes(_move_words(step))
+        lines += _notes(_move_words(step, writer.holds_inserts()))
         lines += _statements(writer.move_sequence(step))
     for orphans in plan.orphans:
         lines += _orphans(orphans, writer)
@@ -99,14 +104,24 @@ def _statements(texts: Iterable[str]) -> list[Line]:
     return [Line(t, True) for t in texts]
 
 
-def _snapshot(plan: Plan, client: str) -> list[str]:
+def _snapshot(plan: Plan, writer: PlanWriter) -> list[str]:
     report = plan.report
     out = [
         f"restoregate fix plan for {report.dsn} ({_ENGINES.get(report.engine or '', 'server')} "
         f"{report.server_version or '?'})",
-        f"What the check found at {report.started_at} (run it with {client}; it is one",
-        "transaction, idempotent: running it again changes nothing):",
     ]
+    if writer.transactional:
+        out += [
+            f"What the check found at {report.started_at} (run it with {writer.client}; it is one",
+            "transaction, idempotent: running it again changes nothing):",
+        ]
+    else:
+        out += [
+            f"Run it with {writer.client} (it stops at the first error). DDL commits at once on",
+            "this server: each counter moved stays moved even if a later step fails, and no",
+            "rollback undoes it. It is idempotent: running it again changes nothing.",
+            f"What the check found at {report.started_at}:",
+        ]
     for result in report.rules:
         out.append(f"  {result.status.upper():5} {result.id}: {result.message}")
         out += [f"        - {v.describe()}" for v in result.violations]
@@ -115,13 +130,13 @@ def _snapshot(plan: Plan, client: str) -> list[str]:
     return out
 
 
-def _move_words(step: MoveSequence) -> list[str]:
+def _move_words(step: MoveSequence, holds: str) -> list[str]:
     largest = "largest" if step.ascending else "smallest"
     sources = ", ".join(k.table.column(k.column) for k in step.keys)
     return [
         f"The target is computed when this runs: the {largest} key in {sources},",
         f"plus a headroom of {step.headroom.describe()}, never beyond the column's limit",
-        "and never backwards. Inserts into those tables wait until the transaction ends.",
+        f"and never backwards. {holds}",
     ]
 
 
@@ -143,7 +158,7 @@ def _orphans(step: OrphanStep, writer: PlanWriter) -> list[Line]:
     lines += _notes(
         [
             f"--orphans quarantine: copied into {step.quarantine} with the time and the",
-            "reference, then deleted from the table, in this transaction (ON DELETE",
+            "reference, then deleted from the table, in one transaction (ON DELETE",
             "actions of references to these rows apply as for any delete).",
         ]
     )

@@ -8,7 +8,9 @@ from restoregate.engines.postgres.remedy.session import open_write_session
 from restoregate.engines.postgres.remedy.writer import PostgresPlanWriter
 from restoregate.engines.postgres.session import SessionSettings
 
-__all__ = ["open_fence", "open_write_session", "plan_writer"]
+TRANSACTIONAL = True  # the plan is one transaction; the re-check runs inside it
+
+__all__ = ["TRANSACTIONAL", "open_fence", "open_write_session", "plan_writer"]
 
 
 def plan_writer(settings: SessionSettings, engine: PostgresEngine) -> PostgresPlanWriter:

@@ -34,6 +34,9 @@ def open_fence(dsn: str | None, settings: SessionSettings) -> Iterator[PostgresF
 
 
 class PostgresFence:
+    locked_word = "NOLOGIN"
+    sessions_hint = "pg_terminate_backend ends these"
+
     def __init__(self, conn: psycopg.Connection[Any], settings: SessionSettings) -> None:
         self._conn = conn
         self._settings = settings
@@ -43,6 +46,10 @@ class PostgresFence:
             raise translate(exc, "reading the session's role", settings) from None
         assert row is not None
         self._session_user, self.user = str(row[0]), str(row[1])
+
+    def namesakes(self, roles: Sequence[str]) -> list[str]:
+        """A PostgreSQL role is one name cluster-wide: there are none."""
+        return []
 
     def connected_as(self) -> set[str]:
         return {self._session_user, self.user}

@@ -48,6 +48,8 @@ def open_write_session(dsn: str | None, settings: SessionSettings) -> Iterator[W
 
 
 class WriteSession:
+    transactional = True
+
     def __init__(self, conn: psycopg.Connection[Any], settings: SessionSettings) -> None:
         self._conn = conn
         self._settings = settings

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 class PostgresPlanWriter:
     client = "psql"
+    transactional = True
 
     def __init__(
         self, settings: SessionSettings, operators: Callable[[Reference], tuple[Operator, ...]]
@@ -53,6 +54,9 @@ class PostgresPlanWriter:
             for k, v in values.items()
         )
         return [_text(sql.SQL("SELECT {};").format(settings))]
+
+    def holds_inserts(self) -> str:
+        return "Inserts into those tables wait until the transaction ends."
 
     def move_sequence(self, step: MoveSequence) -> list[str]:
         pick, extreme = ("max", "GREATEST") if step.ascending else ("min", "LEAST")
