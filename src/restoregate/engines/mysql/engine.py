@@ -2,8 +2,9 @@
 
 Identifiers are quoted with backticks (a backtick doubled); every value is a driver
 parameter. The only user text that runs is a ``sql`` rule's query or a ``unique`` rule's
-expression, validated by ``restoregate.dialects`` in the MySQL dialect first (an
-allowlist of side-effect-free functions), inside a READ ONLY transaction.
+expression, never as written: ``vetting.py`` sends the text it generated from the vetted
+tree (an allowlist of side-effect-free built-ins, no comments), inside a READ ONLY
+transaction, and checks the session's parsing settings after it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from typing import Any
 
 import pymysql
 
-from restoregate import dialects
 from restoregate.catalog import Catalog, SequenceDef
 from restoregate.engines import portable_sql
 from restoregate.engines.base import (
@@ -42,7 +42,7 @@ from restoregate.engines.base import (
     UserQuery,
     ValueSample,
 )
-from restoregate.engines.mysql import grants
+from restoregate.engines.mysql import grants, vetting
 from restoregate.engines.mysql.catalog_loader import load_catalog, quote, table_sql
 from restoregate.engines.mysql.dsn import parse
 from restoregate.engines.mysql.errors import translate
@@ -194,7 +194,7 @@ class MysqlEngine(Answerer):
         return newest if newest.tzinfo else newest.replace(tzinfo=timezone.utc)
 
     def answer_duplicate_keys(self, request: DuplicateKeys) -> Duplicates:
-        keys = [dialects.expression_sql(text, self.dialect) for text in request.texts]
+        keys = [self._vetted(vetting.expression_text, text) for text in request.texts]
         names = [f"k{i}" for i in range(len(keys))]
         aliased = ", ".join(f"({k}) AS {n}" for k, n in zip(keys, names, strict=True))
         present = " AND ".join(f"({k}) IS NOT NULL" for k in keys)
@@ -205,7 +205,8 @@ class MysqlEngine(Answerer):
             f" GROUP BY {positions} HAVING count(*) > 1) AS d"
             f" ORDER BY n DESC, {', '.join(names)} LIMIT {int(request.sample)}"
         )
-        rows = self._rows(f"looking for duplicates in {request.table}", query)
+        with self._user_probe(f"looking for duplicates in {request.table}"):
+            rows = self._rows(f"looking for duplicates in {request.table}", query)
         if not rows:
             return Duplicates(0, 0, [])
         width = len(keys)
@@ -216,12 +217,13 @@ class MysqlEngine(Answerer):
         )
 
     def answer_user_query(self, request: UserQuery) -> QueryRows:
-        """A validated SELECT; unqualified names resolve in the DSN's database."""
-        query = dialects.check_query(request.query, self.dialect)
+        """The text generated from the vetted tree; unqualified names resolve in the DSN's
+        database."""
+        query = self._vetted(vetting.query_text, request.query)
         limit = int(request.sample)
         wrapped = f"SELECT count(*) OVER () AS rg_count, q.* FROM ({query}) AS q LIMIT {limit}"
         try:
-            with self._conn.cursor() as cur:
+            with self._user_probe("running the rule's query"), self._conn.cursor() as cur:
                 cur.execute(wrapped)  # no parameters: the driver leaves the text alone
                 rows = [tuple(r) for r in cur.fetchall()]
                 columns = [d[0] for d in cur.description or []][1:]
@@ -229,6 +231,25 @@ class MysqlEngine(Answerer):
             raise translate(exc, "running the rule's query", self._settings) from None
         count = int(rows[0][0]) if rows else 0
         return QueryRows(count, columns, [r[1:] for r in rows])
+
+    def _vetted(self, render: Any, text: str) -> str:
+        try:
+            return str(render(text, self.name == "mariadb"))
+        except ValueError as exc:
+            raise CheckFailedToRun(f"refused on {self.name}: {exc}") from None
+
+    @contextmanager
+    def _user_probe(self, what: str) -> Iterator[None]:
+        """A rule's statement: the session must be the same, and the pinned one, after it."""
+        timeout = "max_statement_time" if self.name == "mariadb" else "max_execution_time"
+        try:
+            with self._conn.cursor() as cur:
+                before = vetting.session_state(cur, timeout)
+            yield
+            with self._conn.cursor() as cur:
+                vetting.check_state(cur, timeout, before, what)
+        except pymysql.MySQLError as exc:
+            raise translate(exc, what, self._settings) from None
 
     def answer_health_item(self, request: HealthItem) -> list[tuple[str, str]]:
         raise CheckFailedToRun(f"catalog item {request.item} is not known on {self.name}")
