@@ -26,13 +26,11 @@ NO_BACKSLASH_ESCAPES, PIPES_AS_CONCAT, HIGH_NOT_PRECEDENCE, IGNORE_SPACE or ORAC
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
-from sqlglot import exp
+from sqlglot import TokenType, exp
 from sqlglot.dialects.mysql import MySQL
 from sqlglot.errors import SqlglotError
-from sqlglot import TokenType
 
 from restoregate import dialects
 from restoregate.errors import CheckFailedToRun
@@ -67,14 +65,20 @@ NTH_VALUE
 """.split()  # noqa: SIM905 - a word list reads best as text
 )
 MYSQL_ONLY = frozenset({"REGEXP_LIKE", "ANY_VALUE", "BIN_TO_UUID", "UUID_TO_BIN"})
-# Words sqlglot writes before "(" that are syntax, not calls: subqueries, lists, types.
+# Words sqlglot writes before "(" that are syntax, not calls: subqueries, lists, index hints.
 SYNTAX = frozenset(
     """
 AS FROM JOIN IN EXISTS ANY ALL SOME OVER WHERE AND OR NOT XOR ON SELECT THEN ELSE WHEN CASE
-BETWEEN LIKE IS BY HAVING DISTINCT UNION INTERSECT EXCEPT USING INTERVAL DIV REGEXP ESCAPE
-RECURSIVE WITH LIMIT OFFSET INDEX KEY PARTITION ROW SEPARATOR
+BETWEEN LIKE IS BY HAVING DISTINCT UNION INTERSECT EXCEPT USING INTERVAL DIV REGEXP
+RECURSIVE WITH INDEX KEY PARTITION
+""".split()  # noqa: SIM905 - a word list reads best as text
+)
+# Type names, before "(" only as CAST's target (``AS DECIMAL(10, 2)``): elsewhere a
+# non-reserved word such as DATETIME followed by "(" would call a stored function.
+TYPES = frozenset(
+    """
 DECIMAL DEC NUMERIC CHAR VARCHAR NCHAR BINARY VARBINARY DATETIME TIME TIMESTAMP DOUBLE FLOAT
-SIGNED UNSIGNED INTEGER INT
+SIGNED UNSIGNED INTEGER INT DATE
 """.split()  # noqa: SIM905 - a word list reads best as text
 )
 
@@ -106,26 +110,28 @@ def render(tree: Any) -> str:
 
 def query_text(text: str, mariadb: bool) -> str:
     """A ``sql`` rule's query as the server will run it (ValueError when it may not)."""
-    rendered = render(dialects.vetted_query(text, "mysql"))
-    again = dialects.vetted_query(rendered, "mysql")
-    return _fixed(rendered, render(again), again, mariadb, "sql")
+    return _fixpoint(text, dialects.vetted_query, mariadb, "sql")
 
 
 def expression_text(text: str, mariadb: bool) -> str:
     """A ``unique`` expression as the server will run it."""
-    rendered = render(dialects.vetted_expression(text, "mysql"))
-    again = dialects.vetted_expression(rendered, "mysql")
-    return _fixed(rendered, render(again), again, mariadb, "columns")
+    return _fixpoint(text, dialects.vetted_expression, mariadb, "columns")
 
 
-def _fixed(rendered: str, again: str, tree: Any, mariadb: bool, key: str) -> str:
-    if again != rendered:
-        raise ValueError(
-            f"{key}: restoregate cannot write this query back exactly for MySQL; "
-            "write it more plainly"
-        )
-    _calls_are_builtins(rendered, tree, mariadb, key)
-    return rendered
+def _fixpoint(text: str, vet: Any, mariadb: bool, key: str) -> str:
+    """Render, re-read and re-vet until the text renders to itself (sqlglot sometimes needs
+    a second round, ``INTERVAL 5`` -> ``INTERVAL '5'``); that text, vetted as text, is sent."""
+    rendered = render(vet(text, "mysql"))
+    for _ in range(3):
+        tree = vet(rendered, "mysql")
+        again = render(tree)
+        if again == rendered:
+            _calls_are_builtins(rendered, tree, mariadb, key)
+            return rendered
+        rendered = again
+    raise ValueError(
+        f"{key}: restoregate cannot write this query back exactly for MySQL; write it more plainly"
+    )
 
 
 def _calls_are_builtins(text: str, tree: Any, mariadb: bool, key: str) -> None:
@@ -138,8 +144,10 @@ def _calls_are_builtins(text: str, tree: Any, mariadb: bool, key: str) -> None:
         tokens = _SERVER.tokenize(text)
     except SqlglotError:
         raise ValueError(f"{key}: restoregate cannot read its own MySQL text back") from None
-    for token, following in itertools.pairwise(tokens):
+    for before, token, following in zip(tokens, tokens[1:], tokens[2:], strict=False):
         if following.token_type != TokenType.L_PAREN:
+            continue
+        if before.text.upper() == "AS" and token.text.upper() in TYPES:
             continue
         if token.token_type == TokenType.IDENTIFIER:  # quoted: only a CTE's or alias's columns
             if token.text in names:
