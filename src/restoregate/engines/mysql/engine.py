@@ -126,11 +126,14 @@ class MysqlEngine(Answerer):
         seqs = [self._model.sequences[r.sequence] for r in requests]
         try:
             values = self._counter_values([s for s in seqs if s.kind == "auto_increment"])
-            values.update(self._sequence_values([s for s in seqs if s.kind == "sequence"]))
+            cached = self._sequence_values([s for s in seqs if s.kind == "sequence"])
         except CheckFailedToRun as exc:
             return {r: exc for r in requests}
         found: dict[Request[Any], SequencePosition | CheckFailedToRun] = {}
         for request, seq in zip(requests, seqs, strict=True):
+            if seq.name in cached:
+                found[request] = cached_position(seq, *cached[seq.name])
+                continue
             value = values.get(seq.name)
             found[request] = (
                 _position(seq, value)
@@ -151,16 +154,16 @@ class MysqlEngine(Answerer):
         rows = self._rows("reading AUTO_INCREMENT counters", query, params)
         return {QualifiedName(r[0], r[1]): int(r[2]) for r in rows if r[2] is not None}
 
-    def _sequence_values(self, seqs: list[SequenceDef]) -> dict[QualifiedName, int]:
-        """``next_not_cached_value``: what a restarted or freshly restored server hands out."""
+    def _sequence_values(self, seqs: list[SequenceDef]) -> dict[QualifiedName, tuple[int, int]]:
+        """``next_not_cached_value`` and ``cache_size`` of each MariaDB sequence table."""
         if not seqs:
             return {}
         query = " UNION ALL ".join(
-            f"SELECT {i}, next_not_cached_value FROM {table_sql(s.name)}"
+            f"SELECT {i}, next_not_cached_value, cache_size FROM {table_sql(s.name)}"
             for i, s in enumerate(seqs)
         )
         rows = self._rows("reading sequence positions", query)
-        return {seqs[int(i)].name: int(v) for i, v in rows}
+        return {seqs[int(i)].name: (int(v), int(c or 0)) for i, v, c in rows}
 
     def answer_key_range(self, request: KeyRange) -> tuple[Any, Any]:
         col = quote(request.column)
@@ -288,6 +291,28 @@ def _both_text(c: Any, p: Any) -> bool:
     return any(c.base_type.lower().startswith(t) for t in text) and any(
         p.base_type.lower().startswith(t) for t in text
     )
+
+
+def cached_position(seq: SequenceDef, value: int, cache: int) -> SequencePosition:
+    """A MariaDB sequence hands out ``next_not_cached_value`` (``value``) next only while its
+    cache is empty (after a restart, a reload, SETVAL). Once a NEXTVAL reserved ``cache``
+    values, ``value`` has moved past them and the next one handed out may be as low as
+    ``value - (cache - 1) * increment`` (ascending; descending mirrored). Exhaustion is
+    judged from ``value`` (what the sequence table says is used), collisions from the
+    lowest value (what may still come out of the cache)."""
+    position = _position(seq, value)
+    if cache <= 1 or position.next_value is None:
+        return position
+    lowest = value - (cache - 1) * seq.increment
+    lowest = max(lowest, seq.min_value) if seq.ascending else min(lowest, seq.max_value)
+    if lowest == value:
+        return position
+    low = "low" if seq.ascending else "high"
+    basis = (
+        f"it caches {cache:,} values: next_not_cached_value is {value:,}, and while values "
+        f"are cached the next one handed out may be as {low} as {lowest:,}"
+    )
+    return SequencePosition(position.next_value, position.last_value, lowest, basis)
 
 
 def _position(seq: SequenceDef, value: int) -> SequencePosition:
