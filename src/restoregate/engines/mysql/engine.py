@@ -267,10 +267,10 @@ class MysqlEngine(Answerer):
         return [(str(r[0]), str(r[1]), r[2]) for r in rows]
 
     def answer_roles_present(self, request: RolesPresent) -> set[str]:
-        return grants.roles_present(self._rows, request.roles)
+        return grants.roles_present(self._rows, request.roles, self.name == "mariadb")
 
     def answer_missing_grants(self, request: MissingGrants) -> list[tuple[str, str]]:
-        return grants.missing(self._rows, request, self._model)
+        return grants.missing(self._rows, request, self._model, self.name == "mariadb")
 
     def answer_value_sample(self, request: ValueSample) -> SampleMatches:
         query = portable_sql.value_sample(request, quote)
