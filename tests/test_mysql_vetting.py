@@ -244,3 +244,24 @@ def test_every_allowed_call_is_a_server_builtin():
         vetting.query_text("SELECT rg_unknown_fn(1)", True)
     for name in ("SLEEP", "GET_LOCK", "LOAD_FILE", "BENCHMARK", "RELEASE_LOCK", "UUID"):
         assert name not in vetting.CALLS
+
+
+def test_a_view_that_calls_a_stored_function_is_refused(new_db):
+    """The view runs with its definer's rights: sqlglot sees only ``SELECT * FROM v``."""
+    lock = f"rg_{uuid.uuid4().hex}"
+    new_db.execute(
+        TABLES + "CREATE FUNCTION grab() RETURNS int NOT DETERMINISTIC"
+        f" RETURN GET_LOCK('{lock}', 0);"
+        "CREATE SQL SECURITY DEFINER VIEW inner_v AS SELECT id, grab() AS g FROM accounts;"
+        "CREATE VIEW outer_v AS SELECT id FROM inner_v;"
+        "CREATE VIEW plain_v AS SELECT id, LOWER(email) AS e FROM accounts;"
+    )
+    with open_engine(new_db.dsn, SessionSettings()) as engine:
+        found = engine.answer_user_query(UserQuery("SELECT * FROM plain_v", 10, (new_db.name,)))
+        assert found.count == 3
+        for query in ("SELECT * FROM inner_v", "SELECT o.id FROM outer_v AS o"):
+            with pytest.raises(CheckFailedToRun, match=r"view .*inner_v: .*grab\(\)"):
+                engine.answer_user_query(UserQuery(query, 10, (new_db.name,)))
+        assert not held(new_db, lock)
+    _, rows = direct(new_db, "SELECT g FROM inner_v")  # the server itself would call it
+    assert rows == [(1,)] * 3

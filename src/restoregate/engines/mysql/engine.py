@@ -223,6 +223,7 @@ class MysqlEngine(Answerer):
         """The text generated from the vetted tree; unqualified names resolve in the DSN's
         database."""
         query = self._vetted(vetting.query_text, request.query)
+        self._vet_views(query)
         limit = int(request.sample)
         wrapped = f"SELECT count(*) OVER () AS rg_count, q.* FROM ({query}) AS q LIMIT {limit}"
         try:
@@ -240,6 +241,40 @@ class MysqlEngine(Answerer):
             return str(render(text, self.name == "mariadb"))
         except ValueError as exc:
             raise CheckFailedToRun(f"refused on {self.name}: {exc}") from None
+
+    def _vet_views(self, query: str) -> None:
+        """Every view the query reads, and the views they read, vetted from the server's
+        definitions (one query per level of nesting)."""
+        mariadb = self.name == "mariadb"
+        default = self._model.server.database
+        pending = vetting.tables_read(query)
+        seen: set[tuple[str, str]] = set()
+        for _ in range(16):
+            wanted = sorted({(s or default, n) for s, n in pending} - seen)
+            if not wanted:
+                return
+            seen |= set(wanted)
+            marks = ", ".join(["(%s, %s)"] * len(wanted))
+            rows = self._rows(
+                "reading the definitions of the views the rule reads",
+                "SELECT TABLE_SCHEMA, TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS"
+                f" WHERE (TABLE_SCHEMA, TABLE_NAME) IN ({marks})",
+                [part for pair in wanted for part in pair],
+            )
+            pending = set()
+            for schema, name, definition in rows:
+                label = f"view {schema}.{name}"
+                if not definition:
+                    raise CheckFailedToRun(
+                        f"refused on {self.name}: cannot read the definition of {label}",
+                        "grant the checking account SHOW VIEW on the database",
+                    )
+                try:
+                    vetting.query_text(str(definition), mariadb)
+                    pending |= {(s or str(schema), n) for s, n in vetting.tables_read(definition)}
+                except ValueError as exc:
+                    raise CheckFailedToRun(f"refused on {self.name}: {label}: {exc}") from None
+        raise CheckFailedToRun(f"refused on {self.name}: views nested more than 16 deep")
 
     @contextmanager
     def _user_probe(self, what: str) -> Iterator[None]:

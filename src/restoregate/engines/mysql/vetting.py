@@ -15,7 +15,10 @@ the server could read the original differently from sqlglot. Instead:
    built-in function of this server (``CALLS``, present in MySQL 8 and MariaDB 10.6+;
    ``MYSQL_ONLY`` on MySQL) or a piece of syntax (``SYNTAX``). A built-in always wins over
    a stored function of the same name, so no stored routine can run; a quoted identifier
-   may precede ``(`` only as a CTE or alias column list.
+   may precede ``(`` only as a CTE or alias column list;
+5. every view the query reads is vetted the same way, from the server's own definition
+   (``information_schema.VIEWS``, nested views too): a view runs with its definer's
+   rights, so a view calling a stored function would run it.
 
 The server reads that text the way sqlglot wrote it because the session's parsing
 settings are pinned at connect (``PINNED``: ``sql_mode`` empty, so no ANSI_QUOTES,
@@ -159,6 +162,19 @@ def _calls_are_builtins(text: str, tree: Any, mariadb: bool, key: str) -> None:
                 f"{key}: function {word.lower()}() is not a built-in on {server} that "
                 "only reads; a stored or loadable function of that name would run"
             )
+
+
+def tables_read(text: str) -> set[tuple[str | None, str]]:
+    """The tables and views a vetted query names, (schema or None, name); CTEs left out."""
+    tree = dialects.vetted_query(text, "mysql")
+    ctes = {str(c.alias).lower() for c in tree.find_all(exp.CTE)}
+    found: set[tuple[str | None, str]] = set()
+    for table in tree.find_all(exp.Table):
+        schema = str(table.db) or None
+        if schema is None and table.name.lower() in ctes:
+            continue
+        found.add((schema, str(table.name)))
+    return found
 
 
 # What a rule's probe must leave as it found it.
