@@ -265,3 +265,10 @@ def test_a_view_that_calls_a_stored_function_is_refused(new_db):
         assert not held(new_db, lock)
     _, rows = direct(new_db, "SELECT g FROM inner_v")  # the server itself would call it
     assert rows == [(1,)] * 3
+
+
+def test_the_driver_sends_one_statement_per_call(server_db):
+    with open_engine(server_db.dsn, SessionSettings()) as engine:
+        cur = engine._conn.cursor()
+        with pytest.raises(pymysql.MySQLError):
+            cur.execute("SELECT 1; SELECT 2")
