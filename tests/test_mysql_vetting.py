@@ -272,3 +272,18 @@ def test_the_driver_sends_one_statement_per_call(server_db):
         cur = engine._conn.cursor()
         with pytest.raises(pymysql.MySQLError):
             cur.execute("SELECT 1; SELECT 2")
+
+
+def test_lint_refuses_what_the_server_would_run_as_a_stored_function(tmp_path):
+    path = tmp_path / "rules.yaml"
+    path.write_text(
+        "version: 1\nrules:\n  - id: a\n    check: sql\n    sql: SELECT TYPEOF(id) FROM t\n"
+    )
+    lint = ["rules", "lint", "--engine", "mysql", str(path)]
+    result = CliRunner().invoke(cli, lint)
+    assert result.exit_code == 2
+    assert f"{path}:5:10: sql: function typeof() is not a built-in" in result.output
+    path.write_text(
+        "version: 1\nrules:\n  - id: a\n    check: sql\n    sql: SELECT LOWER(x) FROM t\n"
+    )
+    assert CliRunner().invoke(cli, lint).exit_code == 0

@@ -12,7 +12,7 @@ is a rules error (exit 2) naming the function.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -65,14 +65,19 @@ _REFUSED_NODES = (
 _NAMES = {"mysql": "MySQL", "sqlite": "SQLite"}
 # the dialect rules are read in: postgres, or the engine's the DSN names (set by the API)
 _DIALECT: ContextVar[str] = ContextVar("rules_dialect", default="postgres")
+# the engine's own offline vetting of a rule's text, vet(key, text), raising ValueError
+# (MySQL: the text the server will run, generated from the tree, calls only built-ins)
+Vet = Callable[[str, str], None]
+_VET: ContextVar[Vet | None] = ContextVar("rules_vet", default=None)
 
 
 @contextmanager
-def rules_dialect(dialect: str) -> Iterator[None]:
-    token = _DIALECT.set(dialect)
+def rules_dialect(dialect: str, vet: Vet | None = None) -> Iterator[None]:
+    token, vet_token = _DIALECT.set(dialect), _VET.set(vet)
     try:
         yield
     finally:
+        _VET.reset(vet_token)
         _DIALECT.reset(token)
 
 
@@ -83,7 +88,11 @@ def query_for_rules(text: str) -> tuple[str, tuple[sqlcheck.Call, ...]]:
     dialect = _DIALECT.get()
     if dialect == "postgres":
         return sqlcheck.check_query(text)
-    return check_query(text, dialect), ()
+    query = check_query(text, dialect)
+    vet = _VET.get()
+    if vet is not None:
+        vet("sql", text)
+    return query, ()
 
 
 def expression_for_rules(text: str) -> tuple[str, set[str], tuple[sqlcheck.Call, ...]]:
@@ -100,6 +109,9 @@ def expression_for_rules(text: str) -> tuple[str, set[str], tuple[sqlcheck.Call,
         raise ValueError(f"columns: {text!r} names no column")
     if any(c.table for c in tree.find_all(exp.Column)):
         raise ValueError(f"columns: {text!r}: write column names without a table")
+    vet = _VET.get()
+    if vet is not None:
+        vet("columns", text)
     return rendered, columns, ()
 
 

@@ -121,7 +121,15 @@ def expression_text(text: str, mariadb: bool) -> str:
     return _fixpoint(text, dialects.vetted_expression, mariadb, "columns")
 
 
-def _fixpoint(text: str, vet: Any, mariadb: bool, key: str) -> str:
+def offline(key: str, text: str) -> None:
+    """What ``rules lint`` and the rules loader can decide without a server: the text that
+    would be sent exists and calls only built-ins (of MySQL or MariaDB; the server's own
+    flavour is checked again when the rule runs)."""
+    vet = dialects.vetted_query if key == "sql" else dialects.vetted_expression
+    _fixpoint(text, vet, None, key)
+
+
+def _fixpoint(text: str, vet: Any, mariadb: bool | None, key: str) -> str:
     """Render, re-read and re-vet until the text renders to itself (sqlglot sometimes needs
     a second round, ``INTERVAL 5`` -> ``INTERVAL '5'``); that text, vetted as text, is sent."""
     rendered = render(vet(text, "mysql"))
@@ -137,12 +145,12 @@ def _fixpoint(text: str, vet: Any, mariadb: bool, key: str) -> str:
     )
 
 
-def _calls_are_builtins(text: str, tree: Any, mariadb: bool, key: str) -> None:
+def _calls_are_builtins(text: str, tree: Any, mariadb: bool | None, key: str) -> None:
     names = {str(a.name) for a in tree.find_all(exp.TableAlias)} | {
         str(c.alias) for c in tree.find_all(exp.CTE)
     }
     allowed = CALLS | SYNTAX | (frozenset() if mariadb else MYSQL_ONLY)
-    server = "MariaDB" if mariadb else "MySQL"
+    server = {True: "MariaDB", False: "MySQL", None: "MySQL or MariaDB"}[mariadb]
     try:
         tokens = _SERVER.tokenize(text)
     except SqlglotError:
