@@ -137,3 +137,23 @@ def test_the_cache_bound_is_mirrored_for_descending_sequences():
     exhausted = cached_position(_seq(1, 1, 100), 101, 1000)
     assert exhausted.next_value is None  # exhaustion is judged at next_not_cached_value
     assert cached_position(_seq(1, 1, 100), 50, 1).lowest_next is None
+
+
+def test_an_unattached_sequence_in_its_cache_window_warns(new_mydb):
+    """Tied by name to invoices.id (strong), ahead at next_not_cached_value: a warning."""
+    db = new_mydb()
+    mariadb_only(db)
+    db.execute(
+        "CREATE SEQUENCE invoices_id_seq START WITH 1 CACHE 1000;"
+        "CREATE TABLE invoices (id bigint PRIMARY KEY, total int);"
+        "INSERT INTO invoices VALUES (NEXTVAL(invoices_id_seq), 1),"
+        " (NEXTVAL(invoices_id_seq), 2), (NEXTVAL(invoices_id_seq), 3);"
+    )
+    code, doc = check(db.dsn)
+    rule = sequences_rule(doc)
+    assert code == 0 and rule["status"] == "warn", rule
+    assert [a["kind"] for a in rule["advisories"]] == ["sequence_cache_behind"]
+    db.execute("INSERT INTO invoices VALUES (5000, 4);")  # now behind next_not_cached_value
+    code, doc = check(db.dsn)
+    assert code == 1
+    assert [v["kind"] for v in sequences_rule(doc)["violations"]] == ["sequence_behind"]

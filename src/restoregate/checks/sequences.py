@@ -55,6 +55,7 @@ class SequenceCacheBehind(SequenceBehind):
     that window were most likely handed out from the cache itself."""
 
     kind: ClassVar[str] = "sequence_cache_behind"
+    advisory: ClassVar[bool] = True  # warns wherever it is found
 
 
 @dataclass(frozen=True)
