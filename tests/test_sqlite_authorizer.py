@@ -80,6 +80,8 @@ def test_reading_needs_nothing_more(db):
         ("SELECT sqlite_compileoption_get(0)", "function sqlite_compileoption_get()"),
         ("SELECT \"load_extension\"('x')", "function load_extension()"),
         ("SELECT LOAD_EXTENSION('x')", "function load_extension()"),
+        ("SELECT [load_extension]('x')", "function load_extension()"),
+        ("SELECT `load_extension`('x')", "function load_extension()"),
         ("SELECT changes()", "function changes()"),
         ("SELECT * FROM pragma_query_only", "pragma query_only"),
         ("SELECT * FROM pragma_writable_schema", "pragma writable_schema"),
