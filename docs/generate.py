@@ -118,9 +118,12 @@ def schema() -> str:
     kinds = {}
     for cls in violation_classes():
         properties: dict[str, object] = {"kind": {"const": cls.kind}}
+        required = ["kind"]
         for f in dataclasses.fields(cls):
             properties[f.name] = dict(JSON_TYPES.get(str(f.type), {}))  # unknown: any value
-        kinds[cls.kind] = {"type": "object", "required": list(properties), "properties": properties}
+            if f.default is not None:  # a field that defaults to None is left out when None
+                required.append(f.name)
+        kinds[cls.kind] = {"type": "object", "required": required, "properties": properties}
     document["$defs"]["kinds"] = kinds
     document["$defs"]["violation"]["allOf"] = [
         {"if": {"properties": {"kind": {"const": k}}}, "then": {"$ref": f"#/$defs/kinds/{k}"}}

@@ -47,6 +47,7 @@ __all__ = [
     "lint",
     "load_rules",
     "manifest_text",
+    "rules_dialect_for",
     "run_check",
     "snapshot",
     "verify_dump",
@@ -92,9 +93,22 @@ def load_rules(paths: Sequence[str | Path] = (), dsn: str | None = None) -> Rule
     """
     engine = engine_for(dsn) if dsn is not None else None
     schema = engine.default_schema(dsn) if engine is not None else DEFAULT_SCHEMA
-    dialect = engine.DIALECT if engine is not None else "postgres"
-    with default_schema(schema), dialects.rules_dialect(dialect):
+    with default_schema(schema), rules_dialect_of(engine):
         return load_rules_files(paths) if paths else default_rules()
+
+
+def rules_dialect_for(engine_name: str) -> AbstractContextManager[None]:
+    """Read rules as ``engine_name``'s SQL (``rules lint --engine``), with its own offline
+    vetting where it has one (MySQL: the text the server would run)."""
+    if engine_name in ("postgresql", "postgres"):
+        return dialects.rules_dialect("postgres")  # sqlcheck's own; no driver loaded
+    return rules_dialect_of(engine_for(f"{engine_name}://"))
+
+
+def rules_dialect_of(engine: Any) -> AbstractContextManager[None]:
+    if engine is None:
+        return dialects.rules_dialect("postgres")
+    return dialects.rules_dialect(engine.DIALECT, getattr(engine, "vet_rule_text", None))
 
 
 def run_check(

@@ -12,7 +12,7 @@ is a rules error (exit 2) naming the function.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -45,6 +45,12 @@ ROW_NUMBER RANK DENSE_RANK LAG LEAD FIRST_VALUE LAST_VALUE NTILE
 ISNULL UNICODE TIME_TO_STR UNIX_TO_TIME TIME_TO_UNIX STR_TO_UNIX DATE_DIFF DATE_TRUNC
 TIMESTAMP_TRUNC TS_OR_DS_ADD DAY_OF_WEEK DAY_OF_MONTH DAY_OF_YEAR WEEK_OF_YEAR IN BETWEEN
 EXISTS ARRAY_AGG TS_OR_DS_TO_TIMESTAMP MD5 SHA1 SHA2 CRC32 UUID_TO_BIN BIN_TO_UUID PRINTF FORMAT
+PAD TIMESTAMP_ADD TIMESTAMP_SUB CURRENT_SCHEMA LOCALTIMESTAMP LOCALTIME CURDATE CURTIME UTC_TIME
+SYSDATE DAYNAME MONTHNAME MICROSECOND WEEKDAY YEARWEEK TO_SECONDS ADDDATE SUBDATE ADDTIME
+SUBTIME TIMEDIFF MAKEDATE MAKETIME PERIOD_ADD PERIOD_DIFF SHA JSON_CONTAINS_PATH JSON_SEARCH
+JSON_DEPTH JSON_QUOTE JSON_ARRAYAGG JSON_OBJECTAGG ELT QUOTE SOUNDEX TO_BASE64 FROM_BASE64 BIN
+OCT CONV MID STD COT DEGREES RADIANS SIN COS TAN ASIN ACOS ATAN ATAN2 PERCENT_RANK CUME_DIST
+NTH_VALUE VARIANCE_POP CHR NUMBER_TO_STR
 """.split()  # noqa: SIM905 - a word list reads best as text
 )
 _READS = (exp.Select, exp.Union, exp.Intersect, exp.Except)
@@ -54,18 +60,24 @@ _REFUSED_NODES = (
     exp.SessionParameter,
     exp.Placeholder,
     exp.UserDefinedFunction,
+    exp.Hint,  # /*+ SET_VAR(...) MAX_EXECUTION_TIME(...) */ would change the statement's limits
 )
 _NAMES = {"mysql": "MySQL", "sqlite": "SQLite"}
 # the dialect rules are read in: postgres, or the engine's the DSN names (set by the API)
 _DIALECT: ContextVar[str] = ContextVar("rules_dialect", default="postgres")
+# the engine's own offline vetting of a rule's text, vet(key, text), raising ValueError
+# (MySQL: the text the server will run, generated from the tree, calls only built-ins)
+Vet = Callable[[str, str], None]
+_VET: ContextVar[Vet | None] = ContextVar("rules_vet", default=None)
 
 
 @contextmanager
-def rules_dialect(dialect: str) -> Iterator[None]:
-    token = _DIALECT.set(dialect)
+def rules_dialect(dialect: str, vet: Vet | None = None) -> Iterator[None]:
+    token, vet_token = _DIALECT.set(dialect), _VET.set(vet)
     try:
         yield
     finally:
+        _VET.reset(vet_token)
         _DIALECT.reset(token)
 
 
@@ -76,7 +88,11 @@ def query_for_rules(text: str) -> tuple[str, tuple[sqlcheck.Call, ...]]:
     dialect = _DIALECT.get()
     if dialect == "postgres":
         return sqlcheck.check_query(text)
-    return check_query(text, dialect), ()
+    query = check_query(text, dialect)
+    vet = _VET.get()
+    if vet is not None:
+        vet("sql", text)
+    return query, ()
 
 
 def expression_for_rules(text: str) -> tuple[str, set[str], tuple[sqlcheck.Call, ...]]:
@@ -93,11 +109,20 @@ def expression_for_rules(text: str) -> tuple[str, set[str], tuple[sqlcheck.Call,
         raise ValueError(f"columns: {text!r} names no column")
     if any(c.table for c in tree.find_all(exp.Column)):
         raise ValueError(f"columns: {text!r}: write column names without a table")
+    vet = _VET.get()
+    if vet is not None:
+        vet("columns", text)
     return rendered, columns, ()
 
 
 def check_query(text: str, dialect: str) -> str:
     """One SELECT calling only allowed functions; returns it without a trailing semicolon."""
+    vetted_query(text, dialect)
+    return text.strip().rstrip(";").strip()
+
+
+def vetted_query(text: str, dialect: str) -> Any:
+    """The tree of one SELECT calling only allowed functions (ValueError otherwise)."""
     statements = _parse(text, dialect)
     if len(statements) != 1:
         raise ValueError(f"sql: write exactly one statement, found {len(statements)}")
@@ -105,11 +130,17 @@ def check_query(text: str, dialect: str) -> str:
     if not isinstance(tree, _READS):
         raise ValueError(f"sql: only a SELECT may run, found {_name(tree)}")
     _allowed(tree, "sql", dialect)
-    return text.strip().rstrip(";").strip()
+    return tree
 
 
 def expression_sql(text: str, dialect: str) -> str:
-    """A ``unique`` expression such as ``lower(email)``, validated and rendered for ``dialect``."""
+    """A ``unique`` expression such as ``lower(email)``, validated and rendered for ``dialect``
+    (from the tree, without comments)."""
+    return str(vetted_expression(text, dialect).sql(dialect=dialect, comments=False))
+
+
+def vetted_expression(text: str, dialect: str) -> Any:
+    """The tree of a ``unique`` expression, validated for ``dialect``."""
     try:
         tree = sqlglot.parse_one(text, read=dialect)
     except SqlglotError as exc:
@@ -117,7 +148,7 @@ def expression_sql(text: str, dialect: str) -> str:
     if isinstance(tree, (exp.Query, exp.DDL, exp.DML)) or tree.find(exp.Query):
         raise ValueError(f"columns: {text!r} must be an expression over columns, not a query")
     _allowed(tree, "columns", dialect)
-    return str(tree.sql(dialect=dialect))
+    return tree
 
 
 def _allowed(tree: Any, key: str, dialect: str) -> None:

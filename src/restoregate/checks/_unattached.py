@@ -111,7 +111,8 @@ def judge_unattached(
             continue
         judged += 1
         if found is not None:
-            (violations if tie.strong else advisories).append(found)
+            strong = tie.strong and not getattr(found, "advisory", False)
+            (violations if strong else advisories).append(found)
     if ctx.baseline is not None or not holds_data(ctx):
         return judged
     for seq in loose:

@@ -28,15 +28,34 @@ class SequenceBehind(Violation):
     max_source: str  # the column that holds it
     direction: str  # "ascending" or "descending"
     inserts_at_risk: int  # inserts that may reuse a key before the sequence passes it
+    basis: str | None = None  # why next_value is a bound, not the value (a server's cache)
 
     def describe(self) -> str:
         largest = "largest" if self.direction == "ascending" else "smallest"
-        return (
-            f"{self.sequence} will hand out {number(self.next_value)} next, but {self.max_source} "
+        will = "may hand out values from" if self.basis else "will hand out"
+        text = (
+            f"{self.sequence} {will} {number(self.next_value)} next, but {self.max_source} "
             f"already holds {number(self.max_value)} ({largest} key): the next "
             f"{self.inserts_at_risk:,} inserts into {self.column} can collide with or adopt "
             "existing rows"
         )
+        return f"{text} ({self.basis})" if self.basis else text
+
+    def to_dict(self) -> dict[str, Any]:
+        found = super().to_dict()
+        if found.get("basis") is None:
+            found.pop("basis", None)  # only a server with a sequence cache says why
+        return found
+
+
+@dataclass(frozen=True)
+class SequenceCacheBehind(SequenceBehind):
+    """Ahead of every key at the value a restarted or reloaded server hands out, behind it
+    at the lowest value the server's cache may still hand out: a warning, since the keys in
+    that window were most likely handed out from the cache itself."""
+
+    kind: ClassVar[str] = "sequence_cache_behind"
+    advisory: ClassVar[bool] = True  # warns wherever it is found
 
 
 @dataclass(frozen=True)
@@ -166,7 +185,9 @@ class Sequences:
                 errors.append(exc)
                 continue
             checked += 1
-            if found is not None:
+            if isinstance(found, SequenceCacheBehind):
+                advisories.append(found)  # behind only while the server's cache is live
+            elif found is not None:
                 violations.append(found)
             column = ctx.catalog.tables[feed.table].column(feed.column)
             if seq.cycle and column is not None and column.key:
@@ -211,16 +232,23 @@ def _judge(
     if upcoming is None or _beyond(seq, upcoming, limit):
         return SequenceExhausted(seq.label, feed.column_text, position.last_value, limit)
     extreme, source = _extreme_key(ctx, feed, seq, referring)
-    if extreme is None or _beyond(seq, upcoming, extreme):
+    if extreme is None:
         return None
-    return SequenceBehind(
+    # a live cache may still hand out values below next_value (MariaDB): behind at
+    # next_value fails; behind only at the lowest value the cache may hand out warns
+    lowest = upcoming if position.lowest_next is None else position.lowest_next
+    if _beyond(seq, lowest, extreme):
+        return None
+    kind = SequenceCacheBehind if _beyond(seq, upcoming, extreme) else SequenceBehind
+    return kind(
         sequence=seq.label,
         column=feed.column_text,
-        next_value=upcoming,
+        next_value=lowest,
         max_value=extreme,
         max_source=source,
         direction="ascending" if seq.ascending else "descending",
-        inserts_at_risk=int(abs(extreme - upcoming) // abs(seq.increment)) + 1,
+        inserts_at_risk=int(abs(extreme - lowest) // abs(seq.increment)) + 1,
+        basis=position.basis if lowest != upcoming else None,
     )
 
 

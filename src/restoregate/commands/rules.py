@@ -38,10 +38,8 @@ def rules_lint(ctx: click.Context, files: Sequence[str], engine: str) -> None:
     """
     from restoregate import api
     from restoregate.delivery import to_stdout
-    from restoregate.dialects import rules_dialect
 
-    dialect = {"postgresql": "postgres"}.get(engine, engine)
-    with rules_dialect(dialect):
+    with api.rules_dialect_for(engine):
         problems = {e.path: e for e in api.lint(files)}
     for path in files:
         if path in problems:

@@ -39,10 +39,15 @@ class SequencePosition:
 
     ``next_value`` None: exhausted, nothing is left to hand out. ``last_value`` is the last
     value handed out (the start value before any), as the engine reports it.
+    ``lowest_next``: when the server may still hand out values below ``next_value`` (a
+    MariaDB sequence's cache), the lowest it may hand out next, and ``basis`` says why in
+    the engine's words; collisions are judged from it, exhaustion from ``next_value``.
     """
 
     next_value: int | None
     last_value: int
+    lowest_next: int | None = None
+    basis: str | None = None
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,11 @@ database. Which of the two servers answered decides the engine's name in reports
 from restoregate.engines.mysql.dsn import describe as describe_dsn
 from restoregate.engines.mysql.dsn import parse
 from restoregate.engines.mysql.engine import open_engine
+from restoregate.engines.mysql.vetting import offline as vet_rule_text
 
 DIALECT = "mysql"
 
-__all__ = ["DIALECT", "default_schema", "describe_dsn", "open_engine"]
+__all__ = ["DIALECT", "default_schema", "describe_dsn", "open_engine", "vet_rule_text"]
 
 
 def default_schema(dsn: str | None) -> str:

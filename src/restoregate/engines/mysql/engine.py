@@ -2,8 +2,9 @@
 
 Identifiers are quoted with backticks (a backtick doubled); every value is a driver
 parameter. The only user text that runs is a ``sql`` rule's query or a ``unique`` rule's
-expression, validated by ``restoregate.dialects`` in the MySQL dialect first (an
-allowlist of side-effect-free functions), inside a READ ONLY transaction.
+expression, never as written: ``vetting.py`` sends the text it generated from the vetted
+tree (an allowlist of side-effect-free built-ins, no comments), inside a READ ONLY
+transaction, and checks the session's parsing settings after it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from typing import Any
 
 import pymysql
 
-from restoregate import dialects
 from restoregate.catalog import Catalog, SequenceDef
 from restoregate.engines import portable_sql
 from restoregate.engines.base import (
@@ -44,7 +44,7 @@ from restoregate.engines.base import (
     UserQuery,
     ValueSample,
 )
-from restoregate.engines.mysql import grants
+from restoregate.engines.mysql import grants, vetting
 from restoregate.engines.mysql.catalog_loader import load_catalog, quote, table_sql
 from restoregate.engines.mysql.dsn import parse
 from restoregate.engines.mysql.errors import translate
@@ -128,11 +128,14 @@ class MysqlEngine(Answerer):
         seqs = [self._model.sequences[r.sequence] for r in requests]
         try:
             values = self._counter_values([s for s in seqs if s.kind == "auto_increment"])
-            values.update(self._sequence_values([s for s in seqs if s.kind == "sequence"]))
+            cached = self._sequence_values([s for s in seqs if s.kind == "sequence"])
         except CheckFailedToRun as exc:
             return {r: exc for r in requests}
         found: dict[Request[Any], SequencePosition | CheckFailedToRun] = {}
         for request, seq in zip(requests, seqs, strict=True):
+            if seq.name in cached:
+                found[request] = cached_position(seq, *cached[seq.name])
+                continue
             value = values.get(seq.name)
             found[request] = (
                 _position(seq, value)
@@ -153,16 +156,16 @@ class MysqlEngine(Answerer):
         rows = self._rows("reading AUTO_INCREMENT counters", query, params)
         return {QualifiedName(r[0], r[1]): int(r[2]) for r in rows if r[2] is not None}
 
-    def _sequence_values(self, seqs: list[SequenceDef]) -> dict[QualifiedName, int]:
-        """``next_not_cached_value``: what a restarted or freshly restored server hands out."""
+    def _sequence_values(self, seqs: list[SequenceDef]) -> dict[QualifiedName, tuple[int, int]]:
+        """``next_not_cached_value`` and ``cache_size`` of each MariaDB sequence table."""
         if not seqs:
             return {}
         query = " UNION ALL ".join(
-            f"SELECT {i}, next_not_cached_value FROM {table_sql(s.name)}"
+            f"SELECT {i}, next_not_cached_value, cache_size FROM {table_sql(s.name)}"
             for i, s in enumerate(seqs)
         )
         rows = self._rows("reading sequence positions", query)
-        return {seqs[int(i)].name: int(v) for i, v in rows}
+        return {seqs[int(i)].name: (int(v), int(c or 0)) for i, v, c in rows}
 
     def answer_key_range(self, request: KeyRange) -> tuple[Any, Any]:
         col = quote(request.column)
@@ -196,7 +199,7 @@ class MysqlEngine(Answerer):
         return newest if newest.tzinfo else newest.replace(tzinfo=timezone.utc)
 
     def answer_duplicate_keys(self, request: DuplicateKeys) -> Duplicates:
-        keys = [dialects.expression_sql(text, self.dialect) for text in request.texts]
+        keys = [self._vetted(vetting.expression_text, text) for text in request.texts]
         names = [f"k{i}" for i in range(len(keys))]
         aliased = ", ".join(f"({k}) AS {n}" for k, n in zip(keys, names, strict=True))
         present = " AND ".join(f"({k}) IS NOT NULL" for k in keys)
@@ -207,7 +210,8 @@ class MysqlEngine(Answerer):
             f" GROUP BY {positions} HAVING count(*) > 1) AS d"
             f" ORDER BY n DESC, {', '.join(names)} LIMIT {int(request.sample)}"
         )
-        rows = self._rows(f"looking for duplicates in {request.table}", query)
+        with self._user_probe(f"looking for duplicates in {request.table}"):
+            rows = self._rows(f"looking for duplicates in {request.table}", query)
         if not rows:
             return Duplicates(0, 0, [])
         width = len(keys)
@@ -218,12 +222,14 @@ class MysqlEngine(Answerer):
         )
 
     def answer_user_query(self, request: UserQuery) -> QueryRows:
-        """A validated SELECT; unqualified names resolve in the DSN's database."""
-        query = dialects.check_query(request.query, self.dialect)
+        """The text generated from the vetted tree; unqualified names resolve in the DSN's
+        database."""
+        query = self._vetted(vetting.query_text, request.query)
+        self._vet_views(query)
         limit = int(request.sample)
         wrapped = f"SELECT count(*) OVER () AS rg_count, q.* FROM ({query}) AS q LIMIT {limit}"
         try:
-            with self._conn.cursor() as cur:
+            with self._user_probe("running the rule's query"), self._conn.cursor() as cur:
                 cur.execute(wrapped)  # no parameters: the driver leaves the text alone
                 rows = [tuple(r) for r in cur.fetchall()]
                 columns = [d[0] for d in cur.description or []][1:]
@@ -231,6 +237,59 @@ class MysqlEngine(Answerer):
             raise translate(exc, "running the rule's query", self._settings) from None
         count = int(rows[0][0]) if rows else 0
         return QueryRows(count, columns, [r[1:] for r in rows])
+
+    def _vetted(self, render: Any, text: str) -> str:
+        try:
+            return str(render(text, self.name == "mariadb"))
+        except ValueError as exc:
+            raise CheckFailedToRun(f"refused on {self.name}: {exc}") from None
+
+    def _vet_views(self, query: str) -> None:
+        """Every view the query reads, and the views they read, vetted from the server's
+        definitions (one query per level of nesting)."""
+        mariadb = self.name == "mariadb"
+        default = self._model.server.database
+        pending = vetting.tables_read(query)
+        seen: set[tuple[str, str]] = set()
+        for _ in range(16):
+            wanted = sorted({(s or default, n) for s, n in pending} - seen)
+            if not wanted:
+                return
+            seen |= set(wanted)
+            marks = ", ".join(["(%s, %s)"] * len(wanted))
+            rows = self._rows(
+                "reading the definitions of the views the rule reads",
+                "SELECT TABLE_SCHEMA, TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS"
+                f" WHERE (TABLE_SCHEMA, TABLE_NAME) IN ({marks})",
+                [part for pair in wanted for part in pair],
+            )
+            pending = set()
+            for schema, name, definition in rows:
+                label = f"view {schema}.{name}"
+                if not definition:
+                    raise CheckFailedToRun(
+                        f"refused on {self.name}: cannot read the definition of {label}",
+                        "grant the checking account SHOW VIEW on the database",
+                    )
+                try:
+                    vetting.query_text(str(definition), mariadb)
+                    pending |= {(s or str(schema), n) for s, n in vetting.tables_read(definition)}
+                except ValueError as exc:
+                    raise CheckFailedToRun(f"refused on {self.name}: {label}: {exc}") from None
+        raise CheckFailedToRun(f"refused on {self.name}: views nested more than 16 deep")
+
+    @contextmanager
+    def _user_probe(self, what: str) -> Iterator[None]:
+        """A rule's statement: the session must be the same, and the pinned one, after it."""
+        timeout = "max_statement_time" if self.name == "mariadb" else "max_execution_time"
+        try:
+            with self._conn.cursor() as cur:
+                before = vetting.session_state(cur, timeout)
+            yield
+            with self._conn.cursor() as cur:
+                vetting.check_state(cur, timeout, before, what)
+        except pymysql.MySQLError as exc:
+            raise translate(exc, what, self._settings) from None
 
     def answer_health_item(self, request: HealthItem) -> list[tuple[str, str]]:
         raise CheckFailedToRun(f"catalog item {request.item} is not known on {self.name}")
@@ -245,10 +304,10 @@ class MysqlEngine(Answerer):
         return [(str(r[0]), str(r[1]), r[2]) for r in rows]
 
     def answer_roles_present(self, request: RolesPresent) -> set[str]:
-        return grants.roles_present(self._rows, request.roles)
+        return grants.roles_present(self._rows, request.roles, self.name == "mariadb")
 
     def answer_missing_grants(self, request: MissingGrants) -> list[tuple[str, str]]:
-        return grants.missing(self._rows, request, self._model)
+        return grants.missing(self._rows, request, self._model, self.name == "mariadb")
 
     def answer_value_sample(self, request: ValueSample) -> SampleMatches:
         query = portable_sql.value_sample(request, quote)
@@ -276,6 +335,28 @@ def _both_text(c: Any, p: Any) -> bool:
     return any(c.base_type.lower().startswith(t) for t in text) and any(
         p.base_type.lower().startswith(t) for t in text
     )
+
+
+def cached_position(seq: SequenceDef, value: int, cache: int) -> SequencePosition:
+    """A MariaDB sequence hands out ``next_not_cached_value`` (``value``) next only while its
+    cache is empty (after a restart, a reload, SETVAL). Once a NEXTVAL reserved ``cache``
+    values, ``value`` has moved past them and the next one handed out may be as low as
+    ``value - (cache - 1) * increment`` (ascending; descending mirrored). Exhaustion is
+    judged from ``value`` (what the sequence table says is used), collisions from the
+    lowest value (what may still come out of the cache)."""
+    position = _position(seq, value)
+    if cache <= 1 or position.next_value is None:
+        return position
+    lowest = value - (cache - 1) * seq.increment
+    lowest = max(lowest, seq.min_value) if seq.ascending else min(lowest, seq.max_value)
+    if lowest == value:
+        return position
+    low = "low" if seq.ascending else "high"
+    basis = (
+        f"it caches {cache:,} values: next_not_cached_value is {value:,}, and while values "
+        f"are cached the next one handed out may be as {low} as {lowest:,}"
+    )
+    return SequencePosition(position.next_value, position.last_value, lowest, basis)
 
 
 def _position(seq: SequenceDef, value: int) -> SequencePosition:

@@ -17,6 +17,7 @@ from typing import Any
 
 import pymysql
 
+from restoregate.engines.mysql import vetting
 from restoregate.engines.mysql.dsn import MysqlDsn
 from restoregate.errors import ConnectionProblem
 from restoregate.settings import SessionSettings
@@ -37,7 +38,7 @@ def connect(dsn: MysqlDsn, settings: SessionSettings) -> tuple[Any, bool]:
             ssl_ca=options.get("ssl_ca") or None,
             ssl_disabled=options.get("ssl_disabled", "").lower() in ("1", "true", "yes"),
             connect_timeout=timeout,
-            charset="utf8mb4",
+            charset=vetting.CHARSET,
             autocommit=True,
             program_name="restoregate",
         )
@@ -64,7 +65,7 @@ def _setup(conn: Any, settings: SessionSettings) -> bool:
             ("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ", None),
             ("SET SESSION lock_wait_timeout = %s", lock_s),
             ("SET SESSION innodb_lock_wait_timeout = %s", lock_s),
-            ("SET SESSION sql_mode = %s", ""),
+            ("SET SESSION sql_mode = %s", vetting.SQL_MODE),  # how vetting.py writes SQL
             ("SET SESSION time_zone = %s", "+00:00"),  # pinned: strings parse as sqlglot reads them
         ]
         if mariadb:

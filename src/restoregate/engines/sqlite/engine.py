@@ -2,7 +2,8 @@
 
 Identifiers are double-quoted (a quote doubled); values are ``?`` parameters; a rule's
 query or expression is validated by ``restoregate.dialects`` in the SQLite dialect and
-then runs under the session's authorizer (``session.py``).
+then runs under the authorizer's rule policy (``authorizer.py``): SQLite itself refuses,
+while compiling the text it parsed, anything but reading.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from restoregate.engines.base import (
     UserQuery,
     ValueSample,
 )
+from restoregate.engines.sqlite.authorizer import Authorizer
 from restoregate.engines.sqlite.catalog_loader import (
     ROWID_MAX,
     load_catalog,
@@ -62,9 +64,9 @@ def open_engine(
     if snapshot is not None:
         raise UsageError("--snapshot is a PostgreSQL snapshot ID; SQLite has no such thing")
     path = parse(dsn or "")
-    conn, deadline = open_file(path, settings)
+    conn, deadline, authorizer = open_file(path, settings)
     try:
-        yield SqliteEngine(conn, deadline, str(path), settings)
+        yield SqliteEngine(conn, deadline, str(path), settings, authorizer)
     finally:
         conn.close()  # the read transaction ends with the connection: nothing was written
 
@@ -75,9 +77,15 @@ class SqliteEngine(Answerer):
     health_items = ("quick_check",)
 
     def __init__(
-        self, conn: sqlite3.Connection, deadline: Deadline, path: str, settings: SessionSettings
+        self,
+        conn: sqlite3.Connection,
+        deadline: Deadline,
+        path: str,
+        settings: SessionSettings,
+        authorizer: Authorizer | None = None,
     ) -> None:
         self._conn = conn
+        self._authorizer = authorizer or Authorizer()
         self._deadline = deadline
         self._path = path
         self._settings = settings
@@ -94,6 +102,15 @@ class SqliteEngine(Answerer):
         except sqlite3.Error as exc:
             raise self._translate(exc, what) from None
 
+    def _user_rows(self, what: str, query: str) -> list[tuple[Any, ...]]:
+        """A statement built around a rule's expression: under the rule policy."""
+        self._deadline.start()
+        try:
+            with self._authorizer.user_probe(self._conn):
+                return [tuple(r) for r in self._conn.execute(query).fetchall()]
+        except sqlite3.Error as exc:
+            raise self._translate(exc, what) from None
+
     def _translate(self, exc: sqlite3.Error, what: str) -> CheckFailedToRun:
         if self._deadline.expired:
             return CheckFailedToRun(
@@ -106,10 +123,9 @@ class SqliteEngine(Answerer):
                 f"{what}: waited longer than --lock-timeout ({self._settings.lock_timeout})",
                 "another process is writing the file; wait for it or raise --lock-timeout",
             )
-        if "not authorized" in text:
-            return CheckFailedToRun(
-                f"{what}: refused: it does something other than read this database"
-            )
+        if "not authorized" in text or "prohibited" in text:
+            why = self._authorizer.denied or "it does something other than read this database"
+            return CheckFailedToRun(f"{what}: refused by SQLite's authorizer: {why}")
         return CheckFailedToRun(f"{what}: {text}")
 
     def catalog(self) -> Catalog:
@@ -203,7 +219,7 @@ class SqliteEngine(Answerer):
             f" GROUP BY {positions} HAVING count(*) > 1)"
             f" ORDER BY n DESC, {', '.join(names)} LIMIT {int(request.sample)}"
         )
-        rows = self._rows(f"looking for duplicates in {request.table}", query)
+        rows = self._user_rows(f"looking for duplicates in {request.table}", query)
         if not rows:
             return Duplicates(0, 0, [])
         width = len(keys)
@@ -214,13 +230,17 @@ class SqliteEngine(Answerer):
         )
 
     def answer_user_query(self, request: UserQuery) -> QueryRows:
-        query = dialects.check_query(request.query, self.dialect)
+        return self._run_user_query(dialects.check_query(request.query, self.dialect), request)
+
+    def _run_user_query(self, query: str, request: UserQuery) -> QueryRows:
+        """The text SQLite parses is the rule's own; the authorizer judges what it compiled to."""
         wrapped = f"SELECT count(*) OVER () AS rg_count, q.* FROM ({query}) AS q LIMIT ?"
         self._deadline.start()
         try:
-            cur = self._conn.execute(wrapped, (int(request.sample),))
-            rows = [tuple(r) for r in cur.fetchall()]
-            columns = [d[0] for d in cur.description or []][1:]
+            with self._authorizer.user_probe(self._conn):
+                cur = self._conn.execute(wrapped, (int(request.sample),))
+                rows = [tuple(r) for r in cur.fetchall()]
+                columns = [d[0] for d in cur.description or []][1:]
         except sqlite3.Error as exc:
             raise self._translate(exc, "running the rule's query") from None
         count = int(rows[0][0]) if rows else 0

@@ -16,9 +16,10 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from urllib.parse import quote
 
+from restoregate.engines.sqlite.authorizer import Authorizer
 from restoregate.engines.sqlite.dsn import parse
 from restoregate.engines.sqlite.engine import SqliteEngine
-from restoregate.engines.sqlite.session import MAGIC, Deadline, _authorize, first_line
+from restoregate.engines.sqlite.session import MAGIC, Deadline, first_line
 from restoregate.errors import CheckFailedToRun, ConnectionProblem, UsageError
 from restoregate.remedy.plan import Plan
 from restoregate.settings import SessionSettings
@@ -114,8 +115,9 @@ class SqliteWriteSession:
 
     def engine(self) -> SqliteEngine:
         """The check's engine over this transaction, under its read-only authorizer."""
-        self._conn.set_authorizer(_authorize)
-        return SqliteEngine(self._conn, self._deadline, str(self._path), self._settings)
+        authorizer = Authorizer()
+        self._conn.set_authorizer(authorizer)
+        return SqliteEngine(self._conn, self._deadline, str(self._path), self._settings, authorizer)
 
     def commit(self) -> None:
         self._conn.set_authorizer(None)
