@@ -55,7 +55,7 @@ def run(dsn: str, args: argparse.Namespace) -> int:
     describe_server(dsn)
     code: int = CASES[args.case].run(dsn, args)
     if args.case == "rows" and (args.pgdata or args.keep or args.dsn):
-        rows.finish(dsn, args.keep)
+        rows.finish(dsn, args.keep, args.database)
     return code
 
 

@@ -71,6 +71,7 @@ class Batching(Protocol):
         tables: Sequence[QualifiedName] | None = None,
         locks: int = 0,
         targets: int = 1,
+        planner: Sequence[tuple[str, str]] = (),
     ) -> list[tuple[Any, ...]]: ...
 
     @property

@@ -54,6 +54,8 @@ class Handles:
     sequence_oids: dict[QualifiedName, int] = field(default_factory=dict)
     type_oids: dict[tuple[QualifiedName, str], int] = field(default_factory=dict)
     pages: dict[QualifiedName, int] = field(default_factory=dict)
+    visible_pages: dict[QualifiedName, int] = field(default_factory=dict)  # relallvisible
+    ordered: dict[QualifiedName, frozenset[str]] = field(default_factory=dict)  # btree leads
     # per declared FK (child columns, constraint name): one operator per column pair
     fk_operators: dict[tuple[ColumnSet, str], tuple[Operator, ...]] = field(default_factory=dict)
     # per logical column pair (child, parent), found by the Comparable request
@@ -133,6 +135,9 @@ def _tables(
         )
         handles.table_oids[name] = r["oid"]
         handles.pages[name] = int(r["pages"] or 0)
+        handles.visible_pages[name] = int(r["visible_pages"] or 0)
+        if r["ordered_columns"]:
+            handles.ordered[name] = frozenset(r["ordered_columns"])
         handles.type_oids.update(((name, col), oid) for col, oid in types[r["oid"]])
     return tables, by_oid
 

@@ -26,7 +26,6 @@ from restoregate.engines.base import (
     Comparable,
     DuplicateKeys,
     Duplicates,
-    FutureKeys,
     KeyRange,
     Newest,
     NullCounts,
@@ -43,7 +42,7 @@ from restoregate.engines.base import (
     VetDuplicateKeys,
     VetUserQuery,
 )
-from restoregate.engines.postgres import compose
+from restoregate.engines.postgres import compose, grouped
 from restoregate.engines.postgres.batches import answer_batch
 from restoregate.engines.postgres.catalog_answers import HEALTH_ITEMS, CatalogAnswers
 from restoregate.engines.postgres.catalog_loader import Operator
@@ -174,17 +173,9 @@ class PostgresEngine(CatalogAnswers, SamplingAnswers, Answerer):
         )
 
     def answer_orphan_scan(self, request: OrphanScan) -> ReferenceStats:
-        ref, future = request.reference, list(request.future)
-        range_columns, sample_size = request.range_columns, request.sample
-        return self._reference_stats(ref, future, range_columns, sample_size)
+        return self._reference_stats(request)
 
-    def _reference_stats(
-        self,
-        ref: Reference,
-        future: list[FutureKeys],
-        range_columns: Sequence[str],
-        sample_size: int,
-    ) -> ReferenceStats:
+    def _reference_stats(self, request: OrphanScan) -> ReferenceStats:
         """Counts, key ranges and a sample of one reference's orphans from one anti-join.
 
         The orphans are grouped by key (sorted or hashed, spilling to disk, so memory does
@@ -193,6 +184,8 @@ class PostgresEngine(CatalogAnswers, SamplingAnswers, Answerer):
         millions of orphans the grouping costs extra (1.5x the bare anti-join measured at
         4 M orphans), which a restore that broken can afford.
         """
+        ref, future = request.reference, list(request.future)
+        range_columns, sample_size = request.range_columns, request.sample
         keys = sql.SQL(", ").join(sql.Identifier("c", c) for c in ref.child.columns)
         totals = [
             sql.SQL("sum(count(*)) OVER ()"),
@@ -214,7 +207,13 @@ class PostgresEngine(CatalogAnswers, SamplingAnswers, Answerer):
             n=sql.Literal(sample_size),
         )
         tables = [ref.child.table, ref.parent.table]
-        rows = self._rows(f"counting orphans of {ref.label}", query, tables=tables)
+        walk = grouped.walks_indexes(self._model, self._handles, request, self._operators(ref))
+        rows = self._rows(
+            f"counting orphans of {ref.label}",
+            query,
+            tables=tables,
+            planner=grouped.WALK_SETTINGS if walk else (),
+        )
         if not rows:
             empty = {col: (None, None) for col in range_columns}
             return ReferenceStats(orphans=0, reassignable=0, orphan_ranges=empty, sample=[])
