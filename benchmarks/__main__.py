@@ -15,10 +15,15 @@ from types import ModuleType
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-from benchmarks import medium, rows, schema
+from benchmarks import medium, rows, rules, schema
 from benchmarks.common import BenchError, embedded_server, say, server_facts, shout
 
-CASES: dict[str, ModuleType] = {"rows": rows, "schema": schema, "medium": medium}
+CASES: dict[str, ModuleType] = {
+    "rows": rows,
+    "schema": schema,
+    "medium": medium,
+    "rules": rules,
+}
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
@@ -64,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.suppress(AttributeError, ValueError):
         sys.stdout.reconfigure(errors="replace")  # type: ignore[union-attr]
     try:
+        if not getattr(CASES[args.case], "NEEDS_SERVER", True):
+            code: int = CASES[args.case].run(None, args)
+            return code
         if args.dsn:
             conninfo_to_dict(args.dsn)  # a malformed DSN fails here, with one line
             return run(args.dsn, args)
