@@ -101,7 +101,10 @@ def _tables(
 ) -> tuple[dict[QualifiedName, Table], dict[int, Table]]:
     columns: dict[int, list[Column]] = defaultdict(list)
     types: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    ordered: dict[int, list[str]] = defaultdict(list)
     for r in column_rows:
+        if r["ordered"]:
+            ordered[r["table_oid"]].append(r["name"])
         columns[r["table_oid"]].append(
             Column(
                 r["name"],
@@ -136,8 +139,8 @@ def _tables(
         handles.table_oids[name] = r["oid"]
         handles.pages[name] = int(r["pages"] or 0)
         handles.visible_pages[name] = int(r["visible_pages"] or 0)
-        if r["ordered_columns"]:
-            handles.ordered[name] = frozenset(r["ordered_columns"])
+        if ordered[r["oid"]]:
+            handles.ordered[name] = frozenset(ordered[r["oid"]])
         handles.type_oids.update(((name, col), oid) for col, oid in types[r["oid"]])
     return tables, by_oid
 

@@ -12,16 +12,6 @@ SELECT c.oid::int8 AS oid,
        -- still holding one must fail only the rules that read it
        c.relpages AS pages,
        c.relallvisible AS visible_pages,
-       -- columns that lead a valid, non-partial btree index of their type's default
-       -- operator class: an anti-join can walk them in key order (probes.py)
-       ARRAY(SELECT a.attname
-             FROM pg_catalog.pg_index AS i
-             JOIN pg_catalog.pg_class AS ic ON ic.oid = i.indexrelid
-             JOIN pg_catalog.pg_am AS am ON am.oid = ic.relam AND am.amname = 'btree'
-             JOIN pg_catalog.pg_opclass AS oc ON oc.oid = i.indclass[0] AND oc.opcdefault
-             JOIN pg_catalog.pg_attribute AS a
-               ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-             WHERE i.indrelid = c.oid AND i.indisvalid AND i.indpred IS NULL) AS ordered_columns,
        c.reltuples::float8 AS estimated_rows,
        (SELECT h.inhparent::int8
         FROM pg_catalog.pg_inherits AS h
