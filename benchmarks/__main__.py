@@ -16,7 +16,14 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from benchmarks import medium, rows, rules, schema
-from benchmarks.common import BenchError, embedded_server, say, server_facts, shout
+from benchmarks.common import (
+    BenchError,
+    embedded_server,
+    load_average,
+    say,
+    server_facts,
+    shout,
+)
 
 CASES: dict[str, ModuleType] = {
     "rows": rows,
@@ -58,7 +65,9 @@ def describe_server(dsn: str) -> None:
 
 def run(dsn: str, args: argparse.Namespace) -> int:
     describe_server(dsn)
+    say(f"machine    {load_average()} (before)")
     code: int = CASES[args.case].run(dsn, args)
+    say(f"machine    {load_average()} (after)")
     if args.case == "rows" and (args.pgdata or args.keep or args.dsn):
         rows.finish(dsn, args.keep, args.database)
     return code
