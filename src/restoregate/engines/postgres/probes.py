@@ -49,7 +49,7 @@ from restoregate.engines.postgres.catalog_loader import Operator
 from restoregate.engines.postgres.errors import translate
 from restoregate.engines.postgres.sampling import SamplingAnswers
 from restoregate.engines.postgres.session import SessionSettings
-from restoregate.engines.postgres.snapshots import open_sessions
+from restoregate.engines.postgres.snapshots import Task, open_sessions
 from restoregate.engines.postgres.user_sql import UserProbe, duplicates_query, wrapped
 from restoregate.errors import CheckFailedToRun, UsageError
 from restoregate.names import ColumnSet, QualifiedName
@@ -113,10 +113,21 @@ class PostgresEngine(CatalogAnswers, SamplingAnswers, Answerer):
     def _positions(
         self, requests: list[SequencePositionOf]
     ) -> dict[SequencePositionOf, SequencePosition | CheckFailedToRun]:
+        """Every requested position, ``_BATCH`` sequences a statement, the statements
+        shared out between the workers (10,000 sequences: 40 statements, 1 s on one)."""
         sequences = [self._model.sequences[r.sequence] for r in requests]
+        tasks: list[tuple[float, Task]] = [
+            (float(len(batch)), self._position_task(batch))
+            for batch in (sequences[i : i + _BATCH] for i in range(0, len(sequences), _BATCH))
+        ]
         found: dict[QualifiedName, SequencePosition | CheckFailedToRun] = {}
-        for start in range(0, len(sequences), _BATCH):
-            batch = sequences[start : start + _BATCH]
+        for _, part in self._sessions.run(tasks):
+            found.update(part)
+        return {r: found[r.sequence] for r in requests}
+
+    def _position_task(self, batch: list[SequenceDef]) -> Task:
+        def run() -> list[tuple[int, Any]]:
+            found: dict[QualifiedName, SequencePosition | CheckFailedToRun] = {}
             try:
                 found.update(self._read_sequences(batch))
             except CheckFailedToRun:
@@ -125,7 +136,9 @@ class PostgresEngine(CatalogAnswers, SamplingAnswers, Answerer):
                         found.update(self._read_sequences([seq]))
                     except CheckFailedToRun as exc:
                         found[seq.name] = exc
-        return {r: found[r.sequence] for r in requests}
+            return [(0, found)]
+
+        return run
 
     def _read_sequences(self, batch: list[SequenceDef]) -> dict[QualifiedName, SequencePosition]:
         query = sql.SQL(" UNION ALL ").join(
