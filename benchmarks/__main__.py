@@ -15,10 +15,22 @@ from types import ModuleType
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-from benchmarks import medium, rows, schema
-from benchmarks.common import BenchError, embedded_server, say, server_facts, shout
+from benchmarks import medium, rows, rules, schema
+from benchmarks.common import (
+    BenchError,
+    embedded_server,
+    load_average,
+    say,
+    server_facts,
+    shout,
+)
 
-CASES: dict[str, ModuleType] = {"rows": rows, "schema": schema, "medium": medium}
+CASES: dict[str, ModuleType] = {
+    "rows": rows,
+    "schema": schema,
+    "medium": medium,
+    "rules": rules,
+}
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
@@ -53,9 +65,11 @@ def describe_server(dsn: str) -> None:
 
 def run(dsn: str, args: argparse.Namespace) -> int:
     describe_server(dsn)
+    say(f"machine    {load_average()} (before)")
     code: int = CASES[args.case].run(dsn, args)
+    say(f"machine    {load_average()} (after)")
     if args.case == "rows" and (args.pgdata or args.keep or args.dsn):
-        rows.finish(dsn, args.keep)
+        rows.finish(dsn, args.keep, args.database)
     return code
 
 
@@ -64,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.suppress(AttributeError, ValueError):
         sys.stdout.reconfigure(errors="replace")  # type: ignore[union-attr]
     try:
+        if not getattr(CASES[args.case], "NEEDS_SERVER", True):
+            code: int = CASES[args.case].run(None, args)
+            return code
         if args.dsn:
             conninfo_to_dict(args.dsn)  # a malformed DSN fails here, with one line
             return run(args.dsn, args)

@@ -29,6 +29,16 @@ def say(text: str = "") -> None:
     print(text, flush=True)
 
 
+def load_average() -> str:
+    """The machine's load average (1, 5, 15 min) and CPU count: timings mean little
+    without them on a shared machine."""
+    try:
+        one, five, fifteen = os.getloadavg()
+    except OSError:
+        return "load average unknown"
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"
+
+
 def shout(text: str) -> None:
     print(f"!!! {text}", file=sys.stderr, flush=True)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import psycopg
 
-from benchmarks.common import drop_database, say, server_facts, shout, timed, with_db
+from benchmarks.common import drop_database, say, shout, timed, with_db
 from benchmarks.findings import Findings, agree, compare, findings_from_report, restoregate_runner
 from benchmarks.minimal import minimal_sql
 from benchmarks.rows_build import Built, Expected, build, statistics_state, try_reuse
@@ -28,9 +28,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rows", type=int, default=10_000_000, help="rows to build")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs of each side")
     parser.add_argument(
+        "--database",
+        default=DATABASE,
+        help="the database to build (its source is built as NAME_src, then dropped)",
+    )
+    parser.add_argument(
         "--reuse",
         action="store_true",
-        help=f"use {DATABASE} as it is if this script built it with the same --rows and "
+        help="use --database as it is if this script built it with the same --rows and "
         "analyze setting and it still holds those rows (implies --keep)",
     )
     parser.add_argument(
@@ -42,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--direct",
         action="store_true",
-        help="build rg_bench directly instead of dumping and restoring a source database",
+        help="build the database directly instead of dumping and restoring a source database",
     )
     parser.add_argument("--jobs", type=int, default=2, help="pg_restore --jobs")
     parser.add_argument(
@@ -81,20 +86,20 @@ def mass_orphans(dsn: str) -> None:
         conn.execute("VACUUM ANALYZE accounts")
 
 
-def print_build(built: Built, admin_dsn: str) -> None:
+def print_build(built: Built, admin_dsn: str, database: str) -> None:
     total = sum(built.counts.values())
     children = total - built.counts["accounts"]
     if built.how == "reused":
-        say(f"database   {DATABASE}: reused (--reuse), built earlier by this script")
+        say(f"database   {database}: reused (--reuse), built earlier by this script")
     else:
         phases = ", ".join(f"{k} {v:.1f}" for k, v in built.phases.items())
         say(
-            f"database   {DATABASE}: built by {built.how} in "
+            f"database   {database}: built by {built.how} in "
             f"{sum(built.phases.values()):.1f} s ({phases})"
         )
     say(f"rows       {total:,} ({children / total:.0%} in tables that reference another)")
     say("           " + ", ".join(f"{t} {n:,}" for t, n in built.counts.items()))
-    with_stats, tables = statistics_state(with_db(admin_dsn, DATABASE))
+    with_stats, tables = statistics_state(with_db(admin_dsn, database))
     state = "analyzed (VACUUM ANALYZE after the restore)" if built.analyzed else "not analyzed"
     say(f"statistics {state}: {with_stats} of {tables} tables have pg_stats rows")
 
@@ -135,20 +140,14 @@ def verdict(found: Findings, sequence: str, want: tuple[str, int, int, str] | No
 def run(admin_dsn: str, args: argparse.Namespace) -> int:
     """Build (or reuse) the database, check both sides agree, time them alternately."""
     analyze = not args.no_analyze
-    facts = server_facts(admin_dsn)
-    say(
-        f"server     PostgreSQL {facts['server_version']} (shared_buffers "
-        f"{facts['shared_buffers']}, work_mem {facts['work_mem']}, parallel workers/gather "
-        f"{facts['max_parallel_workers_per_gather']}, jit {facts['jit']})"
-    )
-    built = try_reuse(admin_dsn, args.rows, analyze) if args.reuse else None
+    built = try_reuse(admin_dsn, args.database, args.rows, analyze) if args.reuse else None
     if built is None:
         say(f"building   {args.rows:,} rows ...")
-        built = build(admin_dsn, args.rows, analyze, args.direct, args.jobs)
-    dsn = with_db(admin_dsn, DATABASE)
+        built = build(admin_dsn, args.database, args.rows, analyze, args.direct, args.jobs)
+    dsn = with_db(admin_dsn, args.database)
     if args.mass_orphans:
         mass_orphans(dsn)
-    print_build(built, admin_dsn)
+    print_build(built, admin_dsn, args.database)
     mode, check = restoregate_runner(args.mode)
     say(f"checker    restoregate via {mode}")
 
@@ -218,9 +217,9 @@ def run(admin_dsn: str, args: argparse.Namespace) -> int:
     return 1 if problems or benchmark_bugs else 0
 
 
-def finish(admin_dsn: str, keep: bool) -> None:
+def finish(admin_dsn: str, keep: bool, database: str = DATABASE) -> None:
     if keep:
-        say(f"kept       {with_db(admin_dsn, DATABASE)}")
+        say(f"kept       {with_db(admin_dsn, database)}")
         return
     with psycopg.connect(admin_dsn, autocommit=True) as admin:
-        drop_database(admin, DATABASE)
+        drop_database(admin, database)

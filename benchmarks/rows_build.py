@@ -27,7 +27,6 @@ from benchmarks.common import (
 from benchmarks.rows_data import (
     ACCOUNTS_BEHIND,
     CONSTRAINTS,
-    DATABASE,
     FAULTS,
     FAULTS_AFTER_ORDERS,
     FORMAT,
@@ -43,7 +42,6 @@ from benchmarks.rows_data import (
     PAYMENT_ORPHANS_GONE,
     SCHEMA,
     SHARES,
-    SOURCE,
     ref_name,
 )
 
@@ -192,10 +190,10 @@ def statistics_state(dsn: str) -> tuple[int, int]:
     return int(with_stats), len(LEAVES)
 
 
-def manifest(conn: psycopg.Connection[Any]) -> dict[str, Any] | None:
+def manifest(conn: psycopg.Connection[Any], database: str) -> dict[str, Any] | None:
     row = conn.execute(
         "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
-        (DATABASE,),
+        (database,),
     ).fetchone()
     if row is None or not row[0]:
         return None
@@ -206,38 +204,41 @@ def manifest(conn: psycopg.Connection[Any]) -> dict[str, Any] | None:
     return data if data.get("restoregate_bench") == FORMAT else None
 
 
-def try_reuse(admin_dsn: str, rows: int, analyze: bool) -> Built | None:
+def try_reuse(admin_dsn: str, database: str, rows: int, analyze: bool) -> Built | None:
     with psycopg.connect(admin_dsn, autocommit=True) as admin:
-        found = manifest(admin)
+        found = manifest(admin, database)
     if found is None:
-        say(f"--reuse: no {DATABASE} built by this script (format {FORMAT}): building it")
+        say(f"--reuse: no {database} built by this script (format {FORMAT}): building it")
         return None
     if found["rows"] != rows or found["analyzed"] != analyze:
         say(
-            f"--reuse: {DATABASE} was built with --rows {found['rows']:,}, "
+            f"--reuse: {database} was built with --rows {found['rows']:,}, "
             f"{'analyzed' if found['analyzed'] else 'not analyzed'}: rebuilding it"
         )
         return None
-    counts = count_rows(with_db(admin_dsn, DATABASE))
+    counts = count_rows(with_db(admin_dsn, database))
     if counts != found["counts"]:
-        say(f"--reuse: {DATABASE} no longer holds the rows it was built with: rebuilding it")
+        say(f"--reuse: {database} no longer holds the rows it was built with: rebuilding it")
         return None
     return Built(Expected.from_json(found["expected"]), counts, "reused", analyze)
 
 
-def build(admin_dsn: str, rows: int, analyze: bool, direct: bool, jobs: int) -> Built:
+def build(
+    admin_dsn: str, database: str, rows: int, analyze: bool, direct: bool, jobs: int
+) -> Built:
+    source_db = database + "_src"  # built, dumped and dropped again
     phases: dict[str, float] = {}
-    target = with_db(admin_dsn, DATABASE)
+    target = with_db(admin_dsn, database)
     with psycopg.connect(admin_dsn, autocommit=True) as admin:
         major = int(scalar(admin, "SHOW server_version_num")) // 10000
-        for name in (DATABASE, SOURCE):
+        for name in (database, source_db):
             drop_database(admin, name)
         dump_tool, restore_tool = client_tool("pg_dump", major), client_tool("pg_restore", major)
         if not direct and (dump_tool is None or restore_tool is None):
-            say(f"no pg_dump/pg_restore {major} found: building {DATABASE} directly")
+            say(f"no pg_dump/pg_restore {major} found: building {database} directly")
             direct = True
         admin.execute(
-            sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE if direct else SOURCE))
+            sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database if direct else source_db))
         )
     if direct:
         with stopwatch(phases, "build"):
@@ -245,7 +246,7 @@ def build(admin_dsn: str, rows: int, analyze: bool, direct: bool, jobs: int) -> 
         how = "direct"
     else:
         assert dump_tool is not None and restore_tool is not None
-        source = with_db(admin_dsn, SOURCE)
+        source = with_db(admin_dsn, source_db)
         with stopwatch(phases, "build source"):
             build_source(source, rows, no_autovacuum=False)
         with tempfile.TemporaryDirectory(prefix="rg-bench-") as tmp:
@@ -253,8 +254,8 @@ def build(admin_dsn: str, rows: int, analyze: bool, direct: bool, jobs: int) -> 
             with stopwatch(phases, "pg_dump -Fc"):
                 run_tool([str(dump_tool), "-Fc", "-Z", "0", "-f", archive, "--dbname", source])
             with psycopg.connect(admin_dsn, autocommit=True) as admin:
-                drop_database(admin, SOURCE)
-                admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
+                drop_database(admin, source_db)
+                admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
             env = dict(os.environ, PGOPTIONS="-c maintenance_work_mem=512MB")
             restore = [str(restore_tool), "--exit-on-error", "--no-owner", "--dbname", target]
             with stopwatch(phases, f"pg_restore -j {jobs}"):
@@ -286,7 +287,7 @@ def build(admin_dsn: str, rows: int, analyze: bool, direct: bool, jobs: int) -> 
     with psycopg.connect(admin_dsn, autocommit=True) as admin:
         admin.execute(
             sql.SQL("COMMENT ON DATABASE {} IS {}").format(
-                sql.Identifier(DATABASE), sql.Literal(json.dumps(record))
+                sql.Identifier(database), sql.Literal(json.dumps(record))
             )
         )
     return Built(expected, counts, how, analyze, phases)

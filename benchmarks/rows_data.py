@@ -4,7 +4,6 @@ leaves in it (what is built is described in benchmarks/README.md)."""
 from __future__ import annotations
 
 DATABASE = "rg_bench"
-SOURCE = "rg_bench_src"  # built, dumped and dropped again
 FORMAT = 2  # the build's version: --reuse rebuilds a database built by another
 MIN_ROWS = 200_000  # below this the injected faults do not fit the key ranges
 TARGET = 1.3

@@ -5,7 +5,8 @@ Each size is a database of N tables in 20 schemas, built by one generated SQL sc
 ``bigserial`` key and, but for each schema's first, one foreign key to the table before
 it, as in the issue's synthetic 10,068-table case. Per size, in one run:
 ``pg_dump --schema-only`` of the database and ``restoregate check`` with the built-in
-rules, both as processes (wall time, peak RSS, exit code). Targets: at the largest size
+rules, both as processes (wall time, peak RSS, exit code), each once to warm up and then
+``--repeat`` times alternately; medians are reported. Targets: at the largest size
 the check takes at most pg_dump's time and exits 0; from the smallest to the 4x size
 the check's time grows at most 4.5x.
 """
@@ -50,12 +51,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "the one four times its size, when given)",
     )
     parser.add_argument("--reuse", action="store_true", help="keep databases already built")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="timed runs of each side per size, alternating (ABBA), after one warm-up of each",
+    )
     parser.add_argument("--jobs", help="pass --jobs to restoregate check (when it has it)")
 
 
 def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     if min(args.tables) < SCHEMAS:
         parser.error(f"--tables: at least {SCHEMAS}, one per schema")
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
 
 
 def script(tables: int) -> list[str]:
@@ -114,19 +123,40 @@ def verdict(measured: Measured) -> str:
     return f"exit {measured.returncode} ({summary['pass']} pass, {summary['error']} error)"
 
 
+def measure_pair(dsn: str, major: int, jobs: str | None, repeat: int) -> tuple[Measured, Measured]:
+    """pg_dump and check, each warmed up once (the first reads after a build pay for cold
+    catalog caches), then ``repeat`` alternating runs: the median run of each side."""
+    runs: dict[str, list[Measured]] = {"dump": [], "check": []}
+    for i in range(repeat + 1):
+        for side in ("dump", "check") if i % 2 == 0 else ("check", "dump"):
+            found = pg_dump_schema_only(dsn, major) if side == "dump" else check(dsn, jobs)
+            if side == "dump" and found.returncode != 0:
+                raise BenchError(f"pg_dump --schema-only failed: {found.stderr.strip()}")
+            if i:  # the first round is the warm-up
+                runs[side].append(found)
+    spread = {side: [m.seconds for m in found] for side, found in runs.items()}
+    say(
+        "         runs: pg_dump "
+        + ", ".join(f"{t:.2f}" for t in spread["dump"])
+        + "; check "
+        + ", ".join(f"{t:.2f}" for t in spread["check"])
+    )
+    dump = sorted(runs["dump"], key=lambda m: m.seconds)[len(runs["dump"]) // 2]
+    checked = sorted(runs["check"], key=lambda m: m.seconds)[len(runs["check"]) // 2]
+    return dump, checked
+
+
 def run(admin_dsn: str, args: argparse.Namespace) -> int:
     """Build each size, then pg_dump --schema-only and restoregate check on it."""
     major = server_major(admin_dsn)
     results: dict[int, tuple[Measured, Measured]] = {}
     say(
         f"{'tables':>8} {'build s':>8} {'pg_dump -s':>11} {'check s':>8} {'ratio':>6} "
-        f"{'check RSS':>10}  verdict"
+        f"{'check RSS':>10}  verdict   (medians of {args.repeat} alternating runs)"
     )
     for tables in sorted(args.tables):
         dsn, built = build(admin_dsn, tables, args.reuse)
-        dump, checked = pg_dump_schema_only(dsn, major), check(dsn, args.jobs)
-        if dump.returncode != 0:
-            raise BenchError(f"pg_dump --schema-only failed: {dump.stderr.strip()}")
+        dump, checked = measure_pair(dsn, major, args.jobs, args.repeat)
         results[tables] = (dump, checked)
         say(
             f"{tables:>8,} {'reused' if built is None else f'{built:.1f}':>8} "

@@ -175,6 +175,6 @@ class LockWatch:
             " GROUP BY l.pid) AS per_session"
         )
         with psycopg.connect(self._dsn, autocommit=True) as conn:
-            while not self._stop.wait(0.05):
+            while not self._stop.wait(0.01):  # many samples even of a fast check
                 self.most = max(self.most, int(conn.execute(query).fetchone()[0]))
                 self.samples += 1

@@ -199,3 +199,69 @@ def test_logical_references_to_missing_or_incomparable_columns_are_rules_errors(
     assert message in str(caught.value)
     assert caught.value.path == "test.yaml"
     assert caught.value.line > 1
+
+
+BIG_PAIR = """
+CREATE TABLE parent (id bigserial PRIMARY KEY, note text);
+CREATE TABLE child (id bigserial PRIMARY KEY, parent_id bigint REFERENCES parent (id));
+CREATE INDEX ON child (parent_id);
+INSERT INTO parent (note) SELECT 'parent ' || g FROM generate_series(1, 40000) g;
+INSERT INTO child (parent_id) SELECT 1 + g % 39000 FROM generate_series(1, 60000) g;
+SET session_replication_role = replica;
+DELETE FROM parent WHERE id BETWEEN 101 AND 110;  -- keys handed out, parents gone
+INSERT INTO child (parent_id) SELECT 40000 + g FROM generate_series(1, 7) g;  -- reassignable
+INSERT INTO child (parent_id) VALUES (NULL);
+RESET session_replication_role;
+"""
+
+
+def _walks(monkeypatch) -> list[bool]:
+    """Spy on the index-walk decision; also fail if its planner settings outlive a probe."""
+    from restoregate.engines.postgres import grouped, probes
+
+    decided: list[bool] = []
+    decide, stats = grouped.walks_indexes, probes.PostgresEngine._reference_stats
+
+    def spy(*args):
+        decided.append(decide(*args))
+        return decided[-1]
+
+    def checked(self, request):
+        found = stats(self, request)
+        conn = self._sessions.worker().conn
+        row = conn.execute("SELECT pg_catalog.current_setting('enable_hashjoin')").fetchone()
+        assert row == ("on",), "the walk's planner settings leaked out of its probe"
+        return found
+
+    monkeypatch.setattr(grouped, "walks_indexes", spy)
+    monkeypatch.setattr(probes.PostgresEngine, "_reference_stats", checked)
+    return decided
+
+
+def test_big_indexed_tables_walk_both_indexes_with_the_same_answers(db, monkeypatch):
+    from restoregate.engines.postgres import grouped
+
+    db.execute(BIG_PAIR)
+    with db.connect() as conn:
+        conn.execute("VACUUM ANALYZE")  # the visibility map the walk relies on
+    decided = _walks(monkeypatch)
+    walked = gate(db.dsn)
+    assert decided == [True], "both key columns indexed, all visible, over 1 MB"
+    monkeypatch.setattr(grouped, "WALK_PAGES", 10**9)  # the planner's hash anti-join
+    hashed = gate(db.dsn)
+    assert decided == [True, False]
+    found = violations(walked, "references")
+    assert found == violations(hashed, "references")
+    assert [(v["orphans"], v["reassignable"]) for v in found] == [(27, 7)]
+    assert found[0]["sample"][:3] == [[101], [102], [103]]
+    assert violations(walked, "sequences") == violations(hashed, "sequences")
+
+
+def test_tables_without_a_visibility_map_are_not_walked(db, monkeypatch):
+    db.execute(BIG_PAIR)  # no VACUUM: every index entry would cost a heap visit
+    with db.connect() as conn:
+        conn.execute("ANALYZE")
+    decided = _walks(monkeypatch)
+    [found] = violations(gate(db.dsn), "references")
+    assert decided == [False]
+    assert (found["orphans"], found["reassignable"]) == (27, 7)

@@ -71,6 +71,7 @@ class Batching(Protocol):
         tables: Sequence[QualifiedName] | None = None,
         locks: int = 0,
         targets: int = 1,
+        planner: Sequence[tuple[str, str]] = (),
     ) -> list[tuple[Any, ...]]: ...
 
     @property
@@ -169,7 +170,7 @@ def _range_tasks(engine: Batching, group: list[tuple[int, KeyRange]]) -> list[tu
     chunk: list[tuple[int, KeyRange]] = []
     used = 0
     for item in group:
-        if engine._handles.pages.get(item[1].table, 0) > PACKED_PAGES:
+        if not _cheap_range(engine._handles, item[1]):
             tasks.append((_size(engine, item[1]), _ranges(engine, [item])))
             continue
         locks = engine._locks.get(item[1].table, 1)
@@ -181,6 +182,15 @@ def _range_tasks(engine: Batching, group: list[tuple[int, KeyRange]]) -> list[tu
     if chunk:
         tasks.append((sum(_size(engine, r) for _, r in chunk), _ranges(engine, chunk)))
     return tasks
+
+
+def _cheap_range(handles: Handles, request: KeyRange) -> bool:
+    """A small table's range, or one read from the two ends of a btree index: a few
+    pages whatever the table's size, so it shares a statement with others (on 300
+    tables of 100,000 rows a round trip and a plan each took 0.2 s)."""
+    if handles.pages.get(request.table, 0) <= PACKED_PAGES:
+        return True
+    return request.column in handles.ordered.get(request.table, frozenset())
 
 
 def _ranges(engine: Batching, chunk: list[tuple[int, KeyRange]]) -> Task:

@@ -76,6 +76,8 @@ class Handles:
     sequence_oids: dict[QualifiedName, int] = field(default_factory=dict)
     type_oids: dict[tuple[QualifiedName, str], int] = field(default_factory=dict)
     pages: dict[QualifiedName, int] = field(default_factory=dict)
+    visible_pages: dict[QualifiedName, int] = field(default_factory=dict)  # relallvisible
+    ordered: dict[QualifiedName, frozenset[str]] = field(default_factory=dict)  # btree leads
     # per declared FK (child columns, constraint name): one operator per column pair
     fk_operators: dict[tuple[ColumnSet, str], tuple[Operator, ...]] = field(default_factory=dict)
     # per logical column pair (child, parent), found by the Comparable request
@@ -121,7 +123,10 @@ def _tables(
 ) -> tuple[dict[QualifiedName, Table], dict[int, Table]]:
     columns: dict[int, list[Column]] = defaultdict(list)
     types: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    ordered: dict[int, list[str]] = defaultdict(list)
     for r in column_rows:
+        if r["ordered"]:
+            ordered[r["table_oid"]].append(r["name"])
         columns[r["table_oid"]].append(
             Column(
                 r["name"],
@@ -156,6 +161,9 @@ def _tables(
         )
         handles.table_oids[name] = r["oid"]
         handles.pages[name] = int(r["pages"] or 0)
+        handles.visible_pages[name] = int(r["visible_pages"] or 0)
+        if ordered[r["oid"]]:
+            handles.ordered[name] = frozenset(ordered[r["oid"]])
         handles.type_oids.update(((name, col), oid) for col, oid in types[r["oid"]])
     return tables, by_oid
 

@@ -10,7 +10,19 @@ SELECT a.attrelid::int8 AS table_oid,
                FROM pg_catalog.pg_index AS i
                WHERE i.indrelid = a.attrelid
                  AND i.indisunique
-                 AND a.attnum = ANY (i.indkey)) AS key
+                 AND a.attnum = ANY (i.indkey)) AS key,
+       -- leads a valid, non-partial btree index of its type's default operator class:
+       -- an anti-join can walk it in key order (grouped.walks_indexes)
+       EXISTS (SELECT 1
+               FROM pg_catalog.pg_index AS i
+               JOIN pg_catalog.pg_opclass AS oc ON oc.oid = i.indclass[0]
+               WHERE i.indrelid = a.attrelid
+                 AND i.indkey[0] = a.attnum
+                 AND i.indisvalid
+                 AND i.indpred IS NULL
+                 AND oc.opcdefault
+                 AND oc.opcmethod = (SELECT am.oid FROM pg_catalog.pg_am AS am
+                                     WHERE am.amname = 'btree')) AS ordered
 FROM pg_catalog.pg_attribute AS a
 JOIN pg_catalog.pg_type AS t ON t.oid = a.atttypid
 JOIN pg_catalog.pg_type AS bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END

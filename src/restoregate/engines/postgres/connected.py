@@ -64,15 +64,25 @@ class Connected:
         tables: Sequence[QualifiedName] | None = None,
         locks: int = 0,
         targets: int = 1,
+        planner: Sequence[tuple[str, str]] = (),
     ) -> list[tuple[Any, ...]]:
         """Rows of one probe: on the worker when it reads ``tables`` or takes ``locks``
         (user relations), else a catalog query on the coordinator. ``targets``: how many
-        requests it answers, for the progress display."""
+        requests it answers, for the progress display. ``planner``: planner settings for
+        this statement only (set in its savepoint, undone with it)."""
         if self.on_probe is not None and (tables or locks):
             self.on_probe(what, targets)
         try:
             conn = self._connection(tables, locks)
             with conn.transaction(force_rollback=True):  # rolled back: nothing survives
+                if planner:
+                    names = sql.SQL(", ").join(
+                        sql.SQL("pg_catalog.set_config({}, {}, true)").format(
+                            sql.Literal(name), sql.Literal(value)
+                        )
+                        for name, value in planner
+                    )
+                    conn.execute(sql.SQL("SELECT {}").format(names))
                 rows: list[tuple[Any, ...]] = conn.execute(query, params).fetchall()
                 return rows
         except psycopg.Error as exc:

@@ -27,12 +27,18 @@ from psycopg import sql
 from restoregate.catalog import Catalog
 from restoregate.engines.base import FutureKeys, OrphanScan, ReferenceStats
 from restoregate.engines.postgres import compose
+from restoregate.engines.postgres.catalog_loader import Handles
 from restoregate.names import QualifiedName
 
 SMALL_CHILD = 10  # a child with under 1/10 of its parent's pages is scanned on its own
 SMALL_PAGES = 1_280  # tables up to 10 MB: counted first, orphans' details read only if any
 SCANS_PER_STATEMENT = 50
 INTEGERS = ("smallint", "integer", "bigint")
+WALK_PAGES = 128  # tables over 1 MB: walking both indexes beats hashing the parent
+VISIBLE = 0.9  # share of a table's pages the visibility map must cover to walk its index
+# The merge anti-join over the two indexes, on one process: the parallel form walks the
+# parent's whole index in every worker.
+WALK_SETTINGS = (("enable_hashjoin", "off"), ("max_parallel_workers_per_gather", "0"))
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,37 @@ def groupable(catalog: Catalog, scan: OrphanScan, operators: Sequence[tuple[str,
         return False
     c, p = child.column(ref.child.columns[0]), parent.column(ref.parent.columns[0])
     return c is not None and p is not None and c.base_type in INTEGERS and p.base_type in INTEGERS
+
+
+def walks_indexes(
+    catalog: Catalog, handles: Handles, scan: OrphanScan, operators: Sequence[tuple[str, str]]
+) -> bool:
+    """Whether one reference's anti-join should walk the child's and the parent's index
+    in key order (a merge anti-join over index-only scans) instead of hashing the parent.
+
+    The planner costs index pages as random reads and picks a parallel hash anti-join,
+    which at the default ``work_mem`` spills child and parent to temporary files in
+    batches; walking two btree indexes reads each once, in order, and writes nothing.
+    Measured at 12 M rows (PostgreSQL 15): ``order_lines`` against ``orders`` 0.34 s
+    instead of 0.83 s, ``orders`` against ``accounts`` 0.15 s instead of 0.45 s. Only
+    where it is sure to pay: integer keys with the built-in equality, plain tables over
+    1 MB, the child not far smaller than the parent (there an index probe per child row
+    is the planner's better choice), both key columns leading a btree index, and the
+    visibility map covering nearly every page of both (else every index entry costs a
+    heap visit: a fresh restore before its first VACUUM).
+    """
+    ref = scan.reference
+    if ref.child_partitioned or ref.parent_partitioned or not groupable(catalog, scan, operators):
+        return False
+    pages, visible, ordered = handles.pages, handles.visible_pages, handles.ordered
+    child, parent = ref.child.table, ref.parent.table
+    for table, column in ((child, ref.child.columns[0]), (parent, ref.parent.columns[0])):
+        size = pages.get(table, 0)
+        if size <= WALK_PAGES or visible.get(table, 0) < VISIBLE * size:
+            return False
+        if column not in ordered.get(table, frozenset()):
+            return False
+    return pages.get(child, 0) * SMALL_CHILD >= pages.get(parent, 0)
 
 
 def parts(scans: list[tuple[int, OrphanScan]], pages: dict[QualifiedName, int]) -> list[Part]:

@@ -11,6 +11,7 @@ SELECT c.oid::int8 AS oid,
        -- relpages, not pg_relation_size(): that would lock every table, and a restore
        -- still holding one must fail only the rules that read it
        c.relpages AS pages,
+       c.relallvisible AS visible_pages,
        c.reltuples::float8 AS estimated_rows,
        (SELECT h.inhparent::int8
         FROM pg_catalog.pg_inherits AS h
