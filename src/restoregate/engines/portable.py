@@ -16,7 +16,8 @@ subclasses it and provides the hooks below; a fourth SQL engine is then mostly a
 - ``user_scope(what)``: the guard a rule's statement runs under (an authorizer policy,
   a session-state check);
 - ``timestamp(value)``: a column's largest value as an aware datetime, or None;
-- ``joinable(child, parent)``: whether two single columns compare with ``=``.
+- ``joinable(request, child, parent)``: whether two columns compare with ``=`` (by
+  default ``same_family``).
 
 This module imports no driver: the drivers stay in the engine folders.
 """
@@ -66,6 +67,24 @@ def refuse_snapshot(snapshot: str | None, server: str) -> None:
         raise UsageError(f"--snapshot is a PostgreSQL snapshot ID; {server} has no such thing")
 
 
+_NUMBERS = frozenset(("integer", "decimal"))
+
+
+def same_family(child: Column, parent: Column) -> bool:
+    """Joinable by what the values are, never by a type name: integers and decimals with
+    each other, uuids, strings and times each with their own; a column of no family only
+    with one of no family and the same base type (``BINARY(16)`` keys, SQLite's ``REAL``).
+    Every probe writes ``parent = child``, so where the engine lets the left operand's
+    collation decide (SQLite) it is the parent key's."""
+    if child.family is None or parent.family is None:
+        return (
+            child.family is None and parent.family is None and child.base_type == parent.base_type
+        )
+    if child.family in _NUMBERS and parent.family in _NUMBERS:
+        return True
+    return child.family == parent.family
+
+
 class PortableEngine(Answerer, ABC):
     """One snapshot on one connection, answered one aggregate per request."""
 
@@ -102,8 +121,10 @@ class PortableEngine(Answerer, ABC):
     @abstractmethod
     def timestamp(self, value: Any) -> datetime | None: ...
 
-    @abstractmethod
-    def joinable(self, child: Column, parent: Column) -> bool: ...
+    def joinable(self, request: Comparable, child: Column, parent: Column) -> bool:
+        """Whether ``parent = child`` means what the parent's key means: by default when
+        ``same_family`` says so (an engine adds what it needs, MySQL its collations)."""
+        return same_family(child, parent)
 
     # ----- running statements ------------------------------------------------------------
 
@@ -232,4 +253,4 @@ class PortableEngine(Answerer, ABC):
         parent = tables[request.parent.table].column(request.parent.columns[0])
         if child is None or parent is None:
             return False
-        return self.joinable(child, parent)
+        return self.joinable(request, child, parent)

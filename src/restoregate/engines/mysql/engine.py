@@ -19,6 +19,7 @@ import pymysql
 from restoregate.catalog import Catalog, Column, SequenceDef
 from restoregate.engines import portable_sql
 from restoregate.engines.base import (
+    Comparable,
     HealthItem,
     Inventory,
     MissingGrants,
@@ -27,12 +28,18 @@ from restoregate.engines.base import (
     SequencePositionOf,
 )
 from restoregate.engines.mysql import grants, vetting
-from restoregate.engines.mysql.catalog_loader import load_catalog, quote, table_sql
+from restoregate.engines.mysql.catalog_loader import Collations, quote, read_catalog, table_sql
 from restoregate.engines.mysql.dsn import parse
 from restoregate.engines.mysql.errors import translate
 from restoregate.engines.mysql.queries import load
 from restoregate.engines.mysql.session import connect
-from restoregate.engines.portable import PortableEngine, Positions, Rows, refuse_snapshot
+from restoregate.engines.portable import (
+    PortableEngine,
+    Positions,
+    Rows,
+    refuse_snapshot,
+    same_family,
+)
 from restoregate.errors import CheckFailedToRun
 from restoregate.names import QualifiedName
 from restoregate.settings import SessionSettings
@@ -69,6 +76,7 @@ class MysqlEngine(PortableEngine):
         self._target = target
         self._settings = settings
         self._catalog: Catalog | None = None
+        self._collations: Collations = {}
 
     @property
     def target(self) -> str:
@@ -91,7 +99,8 @@ class MysqlEngine(PortableEngine):
             return rows, [d[0] for d in cur.description or []]
 
     def load_catalog(self) -> Catalog:
-        return load_catalog(self._conn, self._mariadb)
+        catalog, self._collations = read_catalog(self._conn, self._mariadb)
+        return catalog
 
     def expression_sql(self, text: str) -> str:
         return self._vetted(vetting.expression_text, text)
@@ -111,12 +120,16 @@ class MysqlEngine(PortableEngine):
             return None
         return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
-    def joinable(self, child: Column, parent: Column) -> bool:
-        return (
-            (child.numeric and parent.numeric)
-            or child.base_type == parent.base_type
-            or _both_text(child, parent)
-        )
+    def joinable(self, request: Comparable, child: Column, parent: Column) -> bool:
+        """By family (integers and decimals compare with each other); strings, and anything
+        else with a collation, only under the same collation: ``=`` across two collations is
+        an "Illegal mix of collations" error, or silently judged under one that is not the
+        parent key's (``utf8mb4_bin`` wins over ``utf8mb4_general_ci``). Columns of no
+        family (``BINARY(16)``, floats, enums) join when their types are the same."""
+        child_collation = self._collations.get((request.child.table, child.name))
+        if child_collation != self._collations.get((request.parent.table, parent.name)):
+            return False
+        return same_family(child, parent)
 
     # ----- sequence positions ------------------------------------------------------------
 
@@ -235,13 +248,6 @@ class MysqlEngine(PortableEngine):
 
     def answer_missing_grants(self, request: MissingGrants) -> list[tuple[str, str]]:
         return grants.missing(self._rows, request, self._model, self._mariadb)
-
-
-def _both_text(c: Any, p: Any) -> bool:
-    text = ("char", "varchar", "text", "tinytext", "mediumtext", "longtext")
-    return any(c.base_type.lower().startswith(t) for t in text) and any(
-        p.base_type.lower().startswith(t) for t in text
-    )
 
 
 def cached_position(seq: SequenceDef, value: int, cache: int) -> SequencePosition:

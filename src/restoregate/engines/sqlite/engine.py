@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from restoregate import dialects
-from restoregate.catalog import Catalog, Column, SequenceDef
+from restoregate.catalog import Catalog, SequenceDef
 from restoregate.engines import portable_sql
 from restoregate.engines.base import HealthItem, Inventory, SequencePosition, SequencePositionOf
 from restoregate.engines.portable import PortableEngine, Positions, Rows, refuse_snapshot
@@ -116,9 +116,6 @@ class SqliteEngine(PortableEngine):
     def timestamp(self, value: Any) -> datetime | None:
         """Timestamps as SQLite keeps them: ISO 8601 text (UTC unless it says) or Unix seconds."""
         return _timestamp(value)
-
-    def joinable(self, child: Column, parent: Column) -> bool:
-        return (child.numeric and parent.numeric) or child.base_type == parent.base_type
 
     # ----- rowid counters ----------------------------------------------------------------
 
