@@ -19,20 +19,9 @@ import pytest
 from click.testing import CliRunner
 
 from restoregate.cli import cli
-from tests.mysqltest import admin, databases, server_answers
+from tests.mysqltest import admin, databases, recipe, server_answers
 
 pytestmark = pytest.mark.skipif(not server_answers(), reason="no MySQL/MariaDB server answers")
-README = Path(__file__).resolve().parents[1] / "README.md"
-
-
-def recipe() -> list[str]:
-    """The GRANT statements of the README's MySQL least-privilege block, MariaDB's lines."""
-    text = README.read_text()
-    block = text[text.index("A least-privilege account:") :]
-    block = block[block.index("```sql") + 6 : block.index("```", block.index("```sql") + 6)]
-    lines = [line for line in block.splitlines() if not line.lstrip().startswith("--")]
-    statements = [" ".join(s.split()) for s in " ".join(lines).split(";")]
-    return [s for s in statements if s.startswith("GRANT")]
 
 
 @pytest.fixture
