@@ -241,3 +241,16 @@ def databases(server: Admin) -> Iterator[Any]:
     yield make
     for db in made:
         drop(db)
+
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def recipe() -> list[str]:
+    """The GRANT statements of the README's MySQL least-privilege block, MariaDB's lines."""
+    text = README.read_text()
+    block = text[text.index("A least-privilege account:") :]
+    block = block[block.index("```sql") + 6 : block.index("```", block.index("```sql") + 6)]
+    lines = [line for line in block.splitlines() if not line.lstrip().startswith("--")]
+    statements = [" ".join(s.split()) for s in " ".join(lines).split(";")]
+    return [s for s in statements if s.startswith("GRANT")]

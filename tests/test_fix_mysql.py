@@ -23,7 +23,7 @@ from restoregate import remediation
 from restoregate.cli import cli
 from restoregate.remedy.plan import QUARANTINE_SCHEMA
 from tests.gate import gate, rule
-from tests.mysqltest import MyDatabase, admin, databases, server_answers
+from tests.mysqltest import MyDatabase, admin, databases, recipe, server_answers
 from tests.test_mysql import ACCOUNTS, SIGNUPS
 
 pytestmark = pytest.mark.skipif(not server_answers(), reason="no MySQL/MariaDB server answers")
@@ -475,3 +475,53 @@ def test_no_room_left_when_the_plan_runs_stops_it_with_a_clear_error(mariadb):
     assert "cannot move beyond the largest key: no value is left before 127" in str(failed.value)
     assert getattr(failed.value, "exit_code", None) == 3
     assert counter(mariadb, "small") == 3, "nothing moved"
+
+
+@pytest.fixture
+def writer_roles(mariadb):
+    """An outer role (LOCK TABLES) holding an inner one (ALTER), granted to the test
+    account, which also gets the README's grant-table reads; dropped afterwards."""
+    tag = uuid.uuid4().hex[:8]
+    outer, inner = f"rg_{tag}_fixer", f"rg_{tag}_alter"
+    account = f"'{mariadb.user}'@'%'"
+    mariadb.execute(
+        f"CREATE ROLE {inner}; CREATE ROLE {outer};"
+        f"GRANT ALTER ON `{mariadb.name}`.* TO {inner};"
+        f"GRANT LOCK TABLES ON `{mariadb.name}`.* TO {outer};"
+        f"GRANT {inner} TO {outer}; GRANT {outer} TO {account};"
+    )
+    reads = [g for g in recipe() if " ON mysql." in g]
+    for statement in reads:
+        mariadb.execute(statement.replace("'restoregate'@'%'", account))
+    try:
+        yield {"outer": outer, "inner": inner, "account": account, "reads": reads}
+    finally:
+        mariadb.execute(f"DROP ROLE IF EXISTS {outer}; DROP ROLE IF EXISTS {inner};")
+
+
+def test_apply_follows_privileges_held_through_the_default_role(mariadb, writer_roles):
+    mariadb.execute(RESET)
+    before = mariadb.fingerprint()
+    # granted, but not the default role: nothing at login, so ALTER is missing
+    result = run("fix", "--dsn", mariadb.dsn, "--apply", "--yes")
+    assert result.exit_code == 2, result.output
+    assert f"lacks ALTER on `{mariadb.name}`.`accounts`, needed to ALTER TABLE" in result.stderr
+    assert "roles not followed" not in result.stderr
+    assert mariadb.fingerprint() == before
+    mariadb.execute(f"SET DEFAULT ROLE {writer_roles['outer']} FOR {writer_roles['account']}")
+    result = run("fix", "--dsn", mariadb.dsn, "--apply", "--yes")
+    assert result.exit_code == 0, result.output
+    assert "COMMITTED" in result.stderr
+    assert counter(mariadb, "accounts") == 1307
+
+
+def test_apply_without_the_grant_table_reads_says_roles_were_not_followed(mariadb, writer_roles):
+    mariadb.execute(RESET)
+    mariadb.execute(f"SET DEFAULT ROLE {writer_roles['outer']} FOR {writer_roles['account']}")
+    mariadb.execute(f"REVOKE SELECT ON mysql.roles_mapping FROM {writer_roles['account']}")
+    before = mariadb.fingerprint()
+    result = run("fix", "--dsn", mariadb.dsn, "--apply", "--yes")
+    assert result.exit_code == 2, result.output
+    assert f"lacks ALTER on `{mariadb.name}`.`accounts`" in result.stderr
+    assert "roles not followed: the account cannot read the grant tables" in result.stderr
+    assert mariadb.fingerprint() == before

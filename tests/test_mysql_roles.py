@@ -120,3 +120,20 @@ def test_mandatory_roles_as_mysql_writes_them():
         ("r,3", "%"),
         ("r4", "10.0.0.%"),
     ]
+
+
+def test_a_database_grant_is_a_like_pattern(mydb, roles, tmp_path):
+    """``GRANT … ON `rg\\_abc%`.*`` reaches every database the pattern matches, as the
+    server reads it; ``\\_`` is a literal underscore."""
+    pattern = mydb.name[:-1].replace("_", "\\_") + "%"
+    mydb.execute(f"GRANT DELETE ON `{pattern}`.* TO '{roles['other']}'@'%'")
+    found = run(mydb, tmp_path, f"      {roles['other']}: {{tables: [DELETE]}}\n")
+    assert found == []
+    escaped_miss = mydb.name.replace("_", "x", 1)[:-1] + "%"  # rgx...: no longer matches
+    mydb.execute(
+        f"REVOKE DELETE ON `{pattern}`.* FROM '{roles['other']}'@'%';"
+        f"GRANT DELETE ON `{escaped_miss}`.* TO '{roles['other']}'@'%'"
+    )
+    found = run(mydb, tmp_path, f"      {roles['other']}: {{tables: [DELETE]}}\n")
+    assert [(k, p) for k, p, _, _ in found] == [("missing_privilege", "DELETE")]
+    mydb.execute(f"REVOKE DELETE ON `{escaped_miss}`.* FROM '{roles['other']}'@'%'")

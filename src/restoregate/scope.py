@@ -86,14 +86,15 @@ def _logical_references(catalog: Catalog, rules: RuleSet, probes: Probes) -> lis
 def _incomparable(
     catalog: Catalog, ref: Reference, child: str, parent: str, source: LogicalReference
 ) -> RulesError:
-    """No operator PostgreSQL would pick (text against uuid, say): a rules error."""
+    """No comparison the engine would make (text against uuid, say): a rules error."""
     c, p = _column(catalog, ref.child, child), _column(catalog, ref.parent, parent)
     return _error(
         source.position,
         f"{ref.child.table.column(child)} ({c.type_name}) cannot be compared with "
         f"{ref.parent.table.column(parent)} ({p.type_name})",
-        "a reference joins columns PostgreSQL can compare without an explicit cast "
-        "(integers of any width, numeric, text/varchar/char, uuid)",
+        "a reference joins columns the engine compares without an explicit cast "
+        "(integers and decimals of any width, strings - on MySQL of the same collation -, "
+        "uuids, times)",
     )
 
 

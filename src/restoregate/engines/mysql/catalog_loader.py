@@ -59,7 +59,16 @@ def table_sql(name: QualifiedName) -> str:
     return f"{quote(name.schema)}.{quote(name.name)}"
 
 
+# (table, column) -> the collation its values compare under; strings only
+Collations = dict[tuple[QualifiedName, str], str]
+
+
 def load_catalog(conn: Any, mariadb: bool) -> Catalog:
+    return read_catalog(conn, mariadb)[0]
+
+
+def read_catalog(conn: Any, mariadb: bool) -> tuple[Catalog, Collations]:
+    """The engine-neutral catalog, and what only this engine needs of it: collations."""
     server_row = fetch(conn, "server")[0]
     db = str(server_row["db"])
     version = str(server_row["version"])
@@ -94,7 +103,12 @@ def load_catalog(conn: Any, mariadb: bool) -> Catalog:
             if feed is not None:
                 feeds.append(feed)
     fks = _foreign_keys(fetch(conn, "foreign_keys", {"db": db}))
-    return Catalog(server, tables, sequences, tuple(feeds), fks)
+    collations = {
+        (QualifiedName(db, r["table_name"]), str(r["name"])): str(r["collation"])
+        for r in column_rows
+        if r["collation"] is not None
+    }
+    return Catalog(server, tables, sequences, tuple(feeds), fks), collations
 
 
 def _version_num(version: str) -> int:

@@ -10,47 +10,37 @@ transaction, and checks the session's parsing settings after it.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
 import pymysql
 
-from restoregate.catalog import Catalog, SequenceDef
+from restoregate.catalog import Catalog, Column, SequenceDef
 from restoregate.engines import portable_sql
 from restoregate.engines.base import (
-    Answer,
-    Answerer,
     Comparable,
-    DuplicateKeys,
-    Duplicates,
     HealthItem,
     Inventory,
-    KeyRange,
     MissingGrants,
-    Newest,
-    NullCounts,
-    OrphanScan,
-    QueryRows,
-    ReferenceSample,
-    ReferenceStats,
-    Request,
     RolesPresent,
-    RowCount,
-    SampleMatches,
     SequencePosition,
     SequencePositionOf,
-    TableSample,
-    UserQuery,
-    ValueSample,
 )
 from restoregate.engines.mysql import grants, vetting
-from restoregate.engines.mysql.catalog_loader import load_catalog, quote, table_sql
+from restoregate.engines.mysql.catalog_loader import Collations, quote, read_catalog, table_sql
 from restoregate.engines.mysql.dsn import parse
 from restoregate.engines.mysql.errors import translate
 from restoregate.engines.mysql.queries import load
 from restoregate.engines.mysql.session import connect
-from restoregate.errors import CheckFailedToRun, UsageError
+from restoregate.engines.portable import (
+    PortableEngine,
+    Positions,
+    Rows,
+    refuse_snapshot,
+    same_family,
+)
+from restoregate.errors import CheckFailedToRun
 from restoregate.names import QualifiedName
 from restoregate.settings import SessionSettings
 
@@ -62,8 +52,7 @@ def open_engine(
     dsn: str | None, settings: SessionSettings, snapshot: str | None = None
 ) -> Iterator[MysqlEngine]:
     """Connect, open one READ ONLY consistent snapshot, and roll it back at the end."""
-    if snapshot is not None:
-        raise UsageError("--snapshot is a PostgreSQL snapshot ID; MySQL has no such thing")
+    refuse_snapshot(snapshot, "MySQL")
     target = parse(dsn or "")
     conn, mariadb = connect(target, settings)
     try:
@@ -75,9 +64,11 @@ def open_engine(
             conn.close()
 
 
-class MysqlEngine(Answerer):
+class MysqlEngine(PortableEngine):
     health_items = ("unlogged",)
     dialect = "mysql"
+    flavour = FLAVOUR
+    driver_error = pymysql.MySQLError
 
     def __init__(self, conn: Any, mariadb: bool, target: str, settings: SessionSettings) -> None:
         self._conn = conn
@@ -85,45 +76,64 @@ class MysqlEngine(Answerer):
         self._target = target
         self._settings = settings
         self._catalog: Catalog | None = None
+        self._collations: Collations = {}
 
     @property
     def target(self) -> str:
         return self._target
 
-    def _rows(self, what: str, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        try:
-            with self._conn.cursor() as cur:
-                cur.execute(query, tuple(params) or None)
-                return [tuple(r) for r in cur.fetchall()]
-        except pymysql.MySQLError as exc:
-            raise translate(exc, what, self._settings) from None
-
-    def catalog(self) -> Catalog:
-        try:
-            self._catalog = load_catalog(self._conn, self.name == "mariadb")
-        except pymysql.MySQLError as exc:
-            raise translate(exc, "reading the catalog", self._settings) from None
-        return self._catalog
-
     @property
-    def _model(self) -> Catalog:
-        return self._catalog if self._catalog is not None else self.catalog()
+    def _mariadb(self) -> bool:
+        return self.name == "mariadb"
 
-    def answer(self, requests: Sequence[Request[Any]]) -> list[Answer]:
-        """Every sequence position of the batch in one statement; the rest one by one."""
-        wanted = [r for r in requests if isinstance(r, SequencePositionOf)]
-        positions = self._positions(wanted) if wanted else {}
-        return [positions[r] if r in positions else self.answer_one(r) for r in requests]
+    # ----- the portable engine's hooks ---------------------------------------------------
 
-    def answer_sequence_position(self, request: SequencePositionOf) -> SequencePosition:
-        found = self._positions([request])[request]
-        if isinstance(found, CheckFailedToRun):
-            raise found
-        return found
+    def translate(self, exc: Exception, what: str) -> CheckFailedToRun:
+        assert isinstance(exc, pymysql.MySQLError)
+        return translate(exc, what, self._settings)
 
-    def _positions(
-        self, requests: list[SequencePositionOf]
-    ) -> dict[Request[Any], SequencePosition | CheckFailedToRun]:
+    def execute(self, query: str, params: Sequence[Any] = ()) -> tuple[Rows, list[str]]:
+        with self._conn.cursor() as cur:
+            cur.execute(query, tuple(params) or None)  # None: the driver leaves % alone
+            rows = [tuple(r) for r in cur.fetchall()]
+            return rows, [d[0] for d in cur.description or []]
+
+    def load_catalog(self) -> Catalog:
+        catalog, self._collations = read_catalog(self._conn, self._mariadb)
+        return catalog
+
+    def expression_sql(self, text: str) -> str:
+        return self._vetted(vetting.expression_text, text)
+
+    def query_sql(self, text: str) -> str:
+        """The text generated from the vetted tree, and every view it reads vetted too."""
+        query = self._vetted(vetting.query_text, text)
+        self._vet_views(query)
+        return query
+
+    def user_scope(self, what: str) -> AbstractContextManager[None]:
+        return self._user_probe(what)
+
+    def timestamp(self, value: Any) -> datetime | None:
+        """The session's time_zone is UTC: TIMESTAMP values come out in UTC, DATETIME as is."""
+        if not isinstance(value, datetime):
+            return None
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+    def joinable(self, request: Comparable, child: Column, parent: Column) -> bool:
+        """By family (integers and decimals compare with each other); strings, and anything
+        else with a collation, only under the same collation: ``=`` across two collations is
+        an "Illegal mix of collations" error, or silently judged under one that is not the
+        parent key's (``utf8mb4_bin`` wins over ``utf8mb4_general_ci``). Columns of no
+        family (``BINARY(16)``, floats, enums) join when their types are the same."""
+        child_collation = self._collations.get((request.child.table, child.name))
+        if child_collation != self._collations.get((request.parent.table, parent.name)):
+            return False
+        return same_family(child, parent)
+
+    # ----- sequence positions ------------------------------------------------------------
+
+    def positions(self, requests: list[SequencePositionOf]) -> Positions:
         """AUTO_INCREMENT counters read fresh from information_schema; SEQUENCE tables read."""
         seqs = [self._model.sequences[r.sequence] for r in requests]
         try:
@@ -131,7 +141,7 @@ class MysqlEngine(Answerer):
             cached = self._sequence_values([s for s in seqs if s.kind == "sequence"])
         except CheckFailedToRun as exc:
             return {r: exc for r in requests}
-        found: dict[Request[Any], SequencePosition | CheckFailedToRun] = {}
+        found: Positions = {}
         for request, seq in zip(requests, seqs, strict=True):
             if seq.name in cached:
                 found[request] = cached_position(seq, *cached[seq.name])
@@ -167,87 +177,18 @@ class MysqlEngine(Answerer):
         rows = self._rows("reading sequence positions", query)
         return {seqs[int(i)].name: (int(v), int(c or 0)) for i, v, c in rows}
 
-    def answer_key_range(self, request: KeyRange) -> tuple[Any, Any]:
-        col = quote(request.column)
-        query = f"SELECT min({col}), max({col}) FROM {table_sql(request.table)}"
-        row = self._rows(f"reading the range of {request.table.column(request.column)}", query)
-        return row[0][0], row[0][1]
-
-    def answer_orphan_scan(self, request: OrphanScan) -> ReferenceStats:
-        query, params = portable_sql.orphan_scan(request, FLAVOUR)
-        rows = self._rows(f"counting orphans of {request.reference.label}", query, params)
-        return portable_sql.reference_stats(request, rows)
-
-    def answer_null_counts(self, request: NullCounts) -> dict[str, int]:
-        counts = ", ".join(f"COALESCE(SUM({quote(c)} IS NULL), 0)" for c in request.columns)
-        query = f"SELECT {counts} FROM {table_sql(request.table)}"
-        row = self._rows(f"counting NULLs in {request.table}", query)[0]
-        return {c: int(v) for c, v in zip(request.columns, row, strict=True)}
-
-    def answer_row_count(self, request: RowCount) -> int:
-        limit = f" LIMIT {int(request.cap)}" if request.cap is not None else ""
-        query = f"SELECT count(*) FROM (SELECT 1 FROM {table_sql(request.table)}{limit}) AS r"
-        return int(self._rows(f"counting rows of {request.table}", query)[0][0])
-
-    def answer_newest(self, request: Newest) -> datetime | None:
-        """The session's time_zone is UTC: TIMESTAMP values come out in UTC, DATETIME as is."""
-        query = f"SELECT max({quote(request.column)}) FROM {table_sql(request.table)}"
-        value = self._rows(f"reading the newest {request.table.column(request.column)}", query)
-        newest = value[0][0]
-        if not isinstance(newest, datetime):
-            return None
-        return newest if newest.tzinfo else newest.replace(tzinfo=timezone.utc)
-
-    def answer_duplicate_keys(self, request: DuplicateKeys) -> Duplicates:
-        keys = [self._vetted(vetting.expression_text, text) for text in request.texts]
-        names = [f"k{i}" for i in range(len(keys))]
-        aliased = ", ".join(f"({k}) AS {n}" for k, n in zip(keys, names, strict=True))
-        present = " AND ".join(f"({k}) IS NOT NULL" for k in keys)
-        positions = ", ".join(str(i + 1) for i in range(len(keys)))
-        query = (
-            f"SELECT {', '.join(names)}, n, count(*) OVER (), sum(n) OVER () FROM ("
-            f"SELECT {aliased}, count(*) AS n FROM {table_sql(request.table)} WHERE {present}"
-            f" GROUP BY {positions} HAVING count(*) > 1) AS d"
-            f" ORDER BY n DESC, {', '.join(names)} LIMIT {int(request.sample)}"
-        )
-        with self._user_probe(f"looking for duplicates in {request.table}"):
-            rows = self._rows(f"looking for duplicates in {request.table}", query)
-        if not rows:
-            return Duplicates(0, 0, [])
-        width = len(keys)
-        return Duplicates(
-            groups=int(rows[0][width + 1]),
-            rows=int(rows[0][width + 2]),
-            sample=[(tuple(r[:width]), int(r[width])) for r in rows],
-        )
-
-    def answer_user_query(self, request: UserQuery) -> QueryRows:
-        """The text generated from the vetted tree; unqualified names resolve in the DSN's
-        database."""
-        query = self._vetted(vetting.query_text, request.query)
-        self._vet_views(query)
-        limit = int(request.sample)
-        wrapped = f"SELECT count(*) OVER () AS rg_count, q.* FROM ({query}) AS q LIMIT {limit}"
-        try:
-            with self._user_probe("running the rule's query"), self._conn.cursor() as cur:
-                cur.execute(wrapped)  # no parameters: the driver leaves the text alone
-                rows = [tuple(r) for r in cur.fetchall()]
-                columns = [d[0] for d in cur.description or []][1:]
-        except pymysql.MySQLError as exc:
-            raise translate(exc, "running the rule's query", self._settings) from None
-        count = int(rows[0][0]) if rows else 0
-        return QueryRows(count, columns, [r[1:] for r in rows])
+    # ----- a rule's own SQL --------------------------------------------------------------
 
     def _vetted(self, render: Any, text: str) -> str:
         try:
-            return str(render(text, self.name == "mariadb"))
+            return str(render(text, self._mariadb))
         except ValueError as exc:
             raise CheckFailedToRun(f"refused on {self.name}: {exc}") from None
 
     def _vet_views(self, query: str) -> None:
         """Every view the query reads, and the views they read, vetted from the server's
         definitions (one query per level of nesting)."""
-        mariadb = self.name == "mariadb"
+        mariadb = self._mariadb
         default = self._model.server.database
         pending = vetting.tables_read(query)
         seen: set[tuple[str, str]] = set()
@@ -281,7 +222,7 @@ class MysqlEngine(Answerer):
     @contextmanager
     def _user_probe(self, what: str) -> Iterator[None]:
         """A rule's statement: the session must be the same, and the pinned one, after it."""
-        timeout = "max_statement_time" if self.name == "mariadb" else "max_execution_time"
+        timeout = "max_statement_time" if self._mariadb else "max_execution_time"
         try:
             with self._conn.cursor() as cur:
                 before = vetting.session_state(cur, timeout)
@@ -291,50 +232,22 @@ class MysqlEngine(Answerer):
         except pymysql.MySQLError as exc:
             raise translate(exc, what, self._settings) from None
 
+    # ----- MySQL's own requests ----------------------------------------------------------
+
     def answer_health_item(self, request: HealthItem) -> list[tuple[str, str]]:
         raise CheckFailedToRun(f"catalog item {request.item} is not known on {self.name}")
 
     def answer_inventory(self, request: Inventory) -> list[tuple[str, str, str | None]]:
-        try:
-            with self._conn.cursor() as cur:
-                cur.execute(load("inventory"), {"db": self._model.server.database})
-                rows = [tuple(r) for r in cur.fetchall()]
-        except pymysql.MySQLError as exc:
-            raise translate(exc, "taking the object inventory", self._settings) from None
+        with self.translated("taking the object inventory"), self._conn.cursor() as cur:
+            cur.execute(load("inventory"), {"db": self._model.server.database})
+            rows = [tuple(r) for r in cur.fetchall()]
         return [(str(r[0]), str(r[1]), r[2]) for r in rows]
 
     def answer_roles_present(self, request: RolesPresent) -> set[str]:
-        return grants.roles_present(self._rows, request.roles, self.name == "mariadb")
+        return grants.roles_present(self._rows, request.roles, self._mariadb)
 
     def answer_missing_grants(self, request: MissingGrants) -> list[tuple[str, str]]:
-        return grants.missing(self._rows, request, self._model, self.name == "mariadb")
-
-    def answer_value_sample(self, request: ValueSample) -> SampleMatches:
-        query = portable_sql.value_sample(request, quote)
-        row = self._rows(f"sampling {request.table.column(request.column)}", query)[0]
-        return SampleMatches(int(row[0]), int(row[1]), [int(v or 0) for v in row[2:]])
-
-    def answer_reference_sample(self, request: ReferenceSample) -> TableSample:
-        """One bounded sample of the table for all its candidate columns (portable_sql)."""
-        table = self._model.tables[request.table]
-        query, params = portable_sql.reference_sample(request, table, FLAVOUR)
-        row = self._rows(f"sampling {request.table}", query, params)[0]
-        return portable_sql.table_sample(request, row)
-
-    def answer_comparable(self, request: Comparable) -> bool:
-        tables = self._model.tables
-        c = tables[request.child.table].column(request.child.columns[0])
-        p = tables[request.parent.table].column(request.parent.columns[0])
-        if c is None or p is None:
-            return False
-        return (c.numeric and p.numeric) or c.base_type == p.base_type or _both_text(c, p)
-
-
-def _both_text(c: Any, p: Any) -> bool:
-    text = ("char", "varchar", "text", "tinytext", "mediumtext", "longtext")
-    return any(c.base_type.lower().startswith(t) for t in text) and any(
-        p.base_type.lower().startswith(t) for t in text
-    )
+        return grants.missing(self._rows, request, self._model, self._mariadb)
 
 
 def cached_position(seq: SequenceDef, value: int, cache: int) -> SequencePosition:

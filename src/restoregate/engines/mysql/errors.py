@@ -13,7 +13,8 @@ _LOCK = {1205}
 _PRIVILEGE = {1142, 1143, 1044, 1045, 1227, 1370}
 _PRIVILEGE_HINT = (
     "grant the checking account SELECT on the database (GRANT SELECT ON db.* TO ...), "
-    "and SELECT on mysql.* grant tables for the privileges check"
+    "and for the privileges check SELECT on mysql.db, mysql.tables_priv, the role tables and "
+    "mysql.user's privilege columns (README, MySQL and MariaDB); never on mysql.*"
 )
 
 

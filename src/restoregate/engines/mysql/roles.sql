@@ -1,11 +1,5 @@
--- Which of the named accounts exist ('user'@'host', as GRANTEE spells them); a MariaDB
--- role has no global row, but the privileges granted to it name it too.
-SELECT DISTINCT GRANTEE AS grantee
-FROM information_schema.USER_PRIVILEGES
-WHERE GRANTEE IN %(grantees)s
-UNION
-SELECT DISTINCT GRANTEE FROM information_schema.SCHEMA_PRIVILEGES
-WHERE GRANTEE IN %(grantees)s
-UNION
-SELECT DISTINCT GRANTEE FROM information_schema.TABLE_PRIVILEGES
-WHERE GRANTEE IN %(grantees)s
+-- Which of the named accounts exist: mysql.user lists every account and role (a MariaDB
+-- role's Host is ''); only its User and Host columns are read.
+SELECT User AS user, Host AS host
+FROM mysql.user
+WHERE (User, Host) IN %(grantees)s

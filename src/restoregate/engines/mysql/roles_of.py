@@ -6,8 +6,9 @@ MySQL 8: the default roles (``mysql.default_roles``); with
 ``activate_all_roles_on_login`` every granted role (``mysql.role_edges``) and the
 ``mandatory_roles``, which count as granted to every account; then transitively. A role
 granted but neither default nor activated at login gives nothing until the application
-runs ``SET ROLE``, which restoregate cannot know: it is not followed. One query; the
-checking account needs SELECT on those ``mysql`` tables.
+runs ``SET ROLE``, which restoregate cannot know: it is not followed. A MariaDB role
+named itself holds what the roles granted to it hold. One query; the checking account
+needs SELECT on those ``mysql`` tables (and on mysql.user's User, Host, default_role).
 """
 
 from __future__ import annotations
@@ -41,7 +42,9 @@ def active_roles(rows: Rows, account: Account, mariadb: bool) -> list[Account]:
             defaults.setdefault(holder, []).append(role)
         else:
             settings[str(user)] = str(role_user or "")
-    if mariadb:
+    if mariadb and account[1] == "":
+        start = edges.get(account, [])  # a role holds what the roles granted to it hold
+    elif mariadb:
         start = defaults.get(account, [])
     else:
         start = list(defaults.get(account, []))

@@ -10,37 +10,15 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
 from restoregate import dialects
 from restoregate.catalog import Catalog, SequenceDef
 from restoregate.engines import portable_sql
-from restoregate.engines.base import (
-    Answer,
-    Answerer,
-    Comparable,
-    DuplicateKeys,
-    Duplicates,
-    HealthItem,
-    Inventory,
-    KeyRange,
-    Newest,
-    NullCounts,
-    OrphanScan,
-    QueryRows,
-    ReferenceSample,
-    ReferenceStats,
-    Request,
-    RowCount,
-    SampleMatches,
-    SequencePosition,
-    SequencePositionOf,
-    TableSample,
-    UserQuery,
-    ValueSample,
-)
+from restoregate.engines.base import HealthItem, Inventory, SequencePosition, SequencePositionOf
+from restoregate.engines.portable import PortableEngine, Positions, Rows, refuse_snapshot
 from restoregate.engines.sqlite.authorizer import Authorizer
 from restoregate.engines.sqlite.catalog_loader import (
     ROWID_MAX,
@@ -51,7 +29,7 @@ from restoregate.engines.sqlite.catalog_loader import (
 from restoregate.engines.sqlite.dsn import parse
 from restoregate.engines.sqlite.queries import load
 from restoregate.engines.sqlite.session import Deadline, first_line, open_file
-from restoregate.errors import CheckFailedToRun, UsageError
+from restoregate.errors import CheckFailedToRun
 from restoregate.settings import SessionSettings
 
 FLAVOUR = portable_sql.Flavour(quote, "?", "INTEGER")
@@ -61,8 +39,7 @@ FLAVOUR = portable_sql.Flavour(quote, "?", "INTEGER")
 def open_engine(
     dsn: str | None, settings: SessionSettings, snapshot: str | None = None
 ) -> Iterator[SqliteEngine]:
-    if snapshot is not None:
-        raise UsageError("--snapshot is a PostgreSQL snapshot ID; SQLite has no such thing")
+    refuse_snapshot(snapshot, "SQLite")
     path = parse(dsn or "")
     conn, deadline, authorizer = open_file(path, settings)
     try:
@@ -71,10 +48,12 @@ def open_engine(
         conn.close()  # the read transaction ends with the connection: nothing was written
 
 
-class SqliteEngine(Answerer):
+class SqliteEngine(PortableEngine):
     name = "sqlite"
     dialect = "sqlite"
     health_items = ("quick_check",)
+    flavour = FLAVOUR
+    driver_error = sqlite3.Error
 
     def __init__(
         self,
@@ -95,23 +74,15 @@ class SqliteEngine(Answerer):
     def target(self) -> str:
         return f"sqlite:///{self._path}"
 
-    def _rows(self, what: str, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        self._deadline.start()
-        try:
-            return [tuple(r) for r in self._conn.execute(query, tuple(params)).fetchall()]
-        except sqlite3.Error as exc:
-            raise self._translate(exc, what) from None
+    # ----- the portable engine's hooks ---------------------------------------------------
 
-    def _user_rows(self, what: str, query: str) -> list[tuple[Any, ...]]:
-        """A statement built around a rule's expression: under the rule policy."""
+    def execute(self, query: str, params: Sequence[Any] = ()) -> tuple[Rows, list[str]]:
         self._deadline.start()
-        try:
-            with self._authorizer.user_probe(self._conn):
-                return [tuple(r) for r in self._conn.execute(query).fetchall()]
-        except sqlite3.Error as exc:
-            raise self._translate(exc, what) from None
+        cur = self._conn.execute(query, tuple(params))
+        rows = [tuple(r) for r in cur.fetchall()]
+        return rows, [d[0] for d in cur.description or []]
 
-    def _translate(self, exc: sqlite3.Error, what: str) -> CheckFailedToRun:
+    def translate(self, exc: Exception, what: str) -> CheckFailedToRun:
         if self._deadline.expired:
             return CheckFailedToRun(
                 f"{what}: stopped by the statement timeout ({self._settings.statement_timeout})",
@@ -128,33 +99,28 @@ class SqliteEngine(Answerer):
             return CheckFailedToRun(f"{what}: refused by SQLite's authorizer: {why}")
         return CheckFailedToRun(f"{what}: {text}")
 
-    def catalog(self) -> Catalog:
-        try:
-            self._catalog = load_catalog(self._conn, self._path)
-        except sqlite3.Error as exc:
-            raise self._translate(exc, "reading the catalog") from None
-        return self._catalog
+    def load_catalog(self) -> Catalog:
+        return load_catalog(self._conn, self._path)
 
-    @property
-    def _model(self) -> Catalog:
-        return self._catalog if self._catalog is not None else self.catalog()
+    def expression_sql(self, text: str) -> str:
+        return dialects.expression_sql(text, self.dialect)
 
-    def answer(self, requests: Sequence[Request[Any]]) -> list[Answer]:
-        """Every counter of the batch in one statement; the rest one by one."""
-        wanted = [r for r in requests if isinstance(r, SequencePositionOf)]
-        positions = self._positions(wanted) if wanted else {}
-        return [positions[r] if r in positions else self.answer_one(r) for r in requests]
+    def query_sql(self, text: str) -> str:
+        """The text SQLite parses is the rule's own; the authorizer judges what it compiled to."""
+        return dialects.check_query(text, self.dialect)
 
-    def answer_sequence_position(self, request: SequencePositionOf) -> SequencePosition:
-        found = self._positions([request])[request]
-        if isinstance(found, CheckFailedToRun):
-            raise found
-        return found
+    def user_scope(self, what: str) -> AbstractContextManager[None]:
+        """A statement built around a rule's text: under the rule policy."""
+        return self._authorizer.user_probe(self._conn)
 
-    def _positions(
-        self, requests: list[SequencePositionOf]
-    ) -> dict[Request[Any], SequencePosition | CheckFailedToRun]:
-        """max(rowid), and sqlite_sequence.seq for AUTOINCREMENT tables."""
+    def timestamp(self, value: Any) -> datetime | None:
+        """Timestamps as SQLite keeps them: ISO 8601 text (UTC unless it says) or Unix seconds."""
+        return _timestamp(value)
+
+    # ----- rowid counters ----------------------------------------------------------------
+
+    def positions(self, requests: list[SequencePositionOf]) -> Positions:
+        """max(rowid), and sqlite_sequence.seq for AUTOINCREMENT tables, in one statement."""
         seqs = [self._model.sequences[r.sequence] for r in requests]
         has_sequence_table = any(s.kind == "autoincrement" for s in seqs) and bool(
             self._rows(
@@ -173,78 +139,12 @@ class SqliteEngine(Answerer):
             rows = self._rows("reading rowid counters", " UNION ALL ".join(parts), params)
         except CheckFailedToRun as exc:
             return {r: exc for r in requests}
-        found: dict[Request[Any], SequencePosition | CheckFailedToRun] = {}
+        found: Positions = {}
         for i, top, saved in rows:
             found[requests[int(i)]] = _position(seqs[int(i)], top, saved)
         return found
 
-    def answer_key_range(self, request: KeyRange) -> tuple[Any, Any]:
-        col = quote(request.column)
-        query = f"SELECT min({col}), max({col}) FROM {relation(request.table)}"
-        row = self._rows(f"reading the range of {request.table.column(request.column)}", query)
-        return row[0][0], row[0][1]
-
-    def answer_orphan_scan(self, request: OrphanScan) -> ReferenceStats:
-        query, params = portable_sql.orphan_scan(request, FLAVOUR)
-        rows = self._rows(f"counting orphans of {request.reference.label}", query, params)
-        return portable_sql.reference_stats(request, rows)
-
-    def answer_null_counts(self, request: NullCounts) -> dict[str, int]:
-        counts = ", ".join(f"coalesce(sum({quote(c)} IS NULL), 0)" for c in request.columns)
-        row = self._rows(
-            f"counting NULLs in {request.table}", f"SELECT {counts} FROM {relation(request.table)}"
-        )[0]
-        return {c: int(v) for c, v in zip(request.columns, row, strict=True)}
-
-    def answer_row_count(self, request: RowCount) -> int:
-        limit = f" LIMIT {int(request.cap)}" if request.cap is not None else ""
-        query = f"SELECT count(*) FROM (SELECT 1 FROM {relation(request.table)}{limit})"
-        return int(self._rows(f"counting rows of {request.table}", query)[0][0])
-
-    def answer_newest(self, request: Newest) -> datetime | None:
-        """Timestamps as SQLite keeps them: ISO 8601 text (UTC unless it says) or Unix seconds."""
-        query = f"SELECT max({quote(request.column)}) FROM {relation(request.table)}"
-        value = self._rows(f"reading the newest {request.table.column(request.column)}", query)
-        return _timestamp(value[0][0])
-
-    def answer_duplicate_keys(self, request: DuplicateKeys) -> Duplicates:
-        keys = [dialects.expression_sql(text, self.dialect) for text in request.texts]
-        names = [f"k{i}" for i in range(len(keys))]
-        aliased = ", ".join(f"({k}) AS {n}" for k, n in zip(keys, names, strict=True))
-        present = " AND ".join(f"({k}) IS NOT NULL" for k in keys)
-        positions = ", ".join(str(i + 1) for i in range(len(keys)))
-        query = (
-            f"SELECT {', '.join(names)}, n, count(*) OVER (), sum(n) OVER () FROM ("
-            f"SELECT {aliased}, count(*) AS n FROM {relation(request.table)} WHERE {present}"
-            f" GROUP BY {positions} HAVING count(*) > 1)"
-            f" ORDER BY n DESC, {', '.join(names)} LIMIT {int(request.sample)}"
-        )
-        rows = self._user_rows(f"looking for duplicates in {request.table}", query)
-        if not rows:
-            return Duplicates(0, 0, [])
-        width = len(keys)
-        return Duplicates(
-            int(rows[0][width + 1]),
-            int(rows[0][width + 2]),
-            [(tuple(r[:width]), int(r[width])) for r in rows],
-        )
-
-    def answer_user_query(self, request: UserQuery) -> QueryRows:
-        return self._run_user_query(dialects.check_query(request.query, self.dialect), request)
-
-    def _run_user_query(self, query: str, request: UserQuery) -> QueryRows:
-        """The text SQLite parses is the rule's own; the authorizer judges what it compiled to."""
-        wrapped = f"SELECT count(*) OVER () AS rg_count, q.* FROM ({query}) AS q LIMIT ?"
-        self._deadline.start()
-        try:
-            with self._authorizer.user_probe(self._conn):
-                cur = self._conn.execute(wrapped, (int(request.sample),))
-                rows = [tuple(r) for r in cur.fetchall()]
-                columns = [d[0] for d in cur.description or []][1:]
-        except sqlite3.Error as exc:
-            raise self._translate(exc, "running the rule's query") from None
-        count = int(rows[0][0]) if rows else 0
-        return QueryRows(count, columns, [r[1:] for r in rows])
+    # ----- SQLite's own requests ---------------------------------------------------------
 
     def answer_health_item(self, request: HealthItem) -> list[tuple[str, str]]:
         if request.item != "quick_check":
@@ -256,28 +156,6 @@ class SqliteEngine(Answerer):
     def answer_inventory(self, request: Inventory) -> list[tuple[str, str, str | None]]:
         rows = self._rows("taking the object inventory", load("inventory"))
         return [(str(r[0]), str(r[1]), r[2]) for r in rows]
-
-    def answer_value_sample(self, request: ValueSample) -> SampleMatches:
-        row = self._rows(
-            f"sampling {request.table.column(request.column)}",
-            portable_sql.value_sample(request, quote),
-        )[0]
-        return SampleMatches(int(row[0]), int(row[1]), [int(v or 0) for v in row[2:]])
-
-    def answer_reference_sample(self, request: ReferenceSample) -> TableSample:
-        """One bounded sample of the table for all its candidate columns (portable_sql)."""
-        table = self._model.tables[request.table]
-        query, params = portable_sql.reference_sample(request, table, FLAVOUR)
-        row = self._rows(f"sampling {request.table}", query, params)[0]
-        return portable_sql.table_sample(request, row)
-
-    def answer_comparable(self, request: Comparable) -> bool:
-        tables = self._model.tables
-        c = tables[request.child.table].column(request.child.columns[0])
-        p = tables[request.parent.table].column(request.parent.columns[0])
-        if c is None or p is None:
-            return False
-        return (c.numeric and p.numeric) or c.base_type == p.base_type
 
 
 def _position(seq: SequenceDef, top: Any, saved: Any) -> SequencePosition:

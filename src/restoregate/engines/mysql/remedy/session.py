@@ -10,18 +10,19 @@ checked before its first statement, and why ``--dry-run`` is refused on these se
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager, suppress
 from typing import Any
 
 import pymysql
 
+from restoregate.engines.mysql import grants
 from restoregate.engines.mysql.catalog_loader import load_catalog
 from restoregate.engines.mysql.dsn import parse
 from restoregate.engines.mysql.engine import MysqlEngine, open_engine
 from restoregate.engines.mysql.errors import translate
 from restoregate.engines.mysql.remedy.writer import describe_need, needed_privileges
+from restoregate.engines.mysql.roles_of import active_roles
 from restoregate.engines.mysql.session import connect, first_line
 from restoregate.errors import CheckFailedToRun, UsageError
 from restoregate.remedy.plan import Plan
@@ -29,7 +30,9 @@ from restoregate.settings import SessionSettings
 
 _DENIED = {1044, 1142, 1143, 1227, 1370}  # access denied: to a database, table, column, ...
 _SIGNALLED = 1644  # the plan's own SIGNAL: a counter cannot move, orphans changed
-_HELD = """
+_DENIED_READ = {1142, 1143}  # SELECT denied on a grant table or one of its columns
+# the account's own grants: information_schema always shows an account its own
+_OWN = """
 SELECT 'global', NULL, NULL, PRIVILEGE_TYPE FROM information_schema.USER_PRIVILEGES
  WHERE GRANTEE = %s
 UNION ALL
@@ -89,23 +92,48 @@ class MysqlWriteSession:
         return self._role
 
     def missing_privileges(self, plan: Plan) -> list[str]:
-        """What the account lacks, from information_schema (global, database, table grants).
+        """What the account lacks: its own grants and those of the roles active at login,
+        followed as the ``privileges`` check follows them (``roles_of.py``, ``grants.py``).
 
-        Privileges held only through a role are not followed: grant them to the account.
+        Following roles needs the README's SELECT grants on the grant tables; an account
+        without them is judged on its own grants (information_schema shows it those), and
+        a privilege it holds only through a role is reported missing, saying why.
         """
         try:
             catalog = load_catalog(self._conn, self._mariadb)
         except pymysql.MySQLError as exc:
             raise translate(exc, "reading the catalog", self._settings) from None
+        needs = needed_privileges(plan, catalog)
         user, _, host = self.role.rpartition("@")
-        grantee = "'" + user.replace("'", "''") + "'@'" + host.replace("'", "''") + "'"
-        held = self._query("checking privileges", _HELD, (grantee,) * 3)
-        lacking = []
-        for need in needed_privileges(plan, catalog):
-            privilege, db, table, _ = need
-            if not any(_covers(row, privilege, db, table) for row in held):
-                lacking.append(describe_need(need))
-        return lacking
+        account = (user, host)
+        schemas = sorted({db for _, db, _, _ in needs})
+        through_roles = ""
+        try:
+            roles = active_roles(self._grant_rows, account, self._mariadb)
+            held = grants.held(self._grant_rows, [account, *roles], schemas)
+        except _GrantTablesDenied:
+            own = self._query("checking privileges", _OWN, (grants.quoted(account),) * 3)
+            held = {(str(r[0]), r[1], r[2], str(r[3]).upper()) for r in own}
+            through_roles = (
+                " (roles not followed: the account cannot read the grant tables;"
+                " see README, MySQL and MariaDB)"
+            )
+        return [
+            describe_need(need) + through_roles
+            for need in needs
+            if not grants.holds(held, need[0], need[1], need[2])
+        ]
+
+    def _grant_rows(self, what: str, query: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        try:
+            with self._conn.cursor() as cur:
+                cur.execute(query, tuple(params) or None)
+                return [tuple(r) for r in cur.fetchall()]
+        except pymysql.MySQLError as exc:
+            code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+            if code in _DENIED_READ:
+                raise _GrantTablesDenied from None
+            raise translate(exc, what, self._settings) from None
 
     def run(self, statements: Sequence[str], notice: Callable[[str], None]) -> None:
         """Run the statements in order; the first failure stops the plan."""
@@ -154,27 +182,5 @@ class MysqlWriteSession:
             self._conn.rollback()
 
 
-def _covers(row: tuple[Any, ...], privilege: str, db: str, table: str | None) -> bool:
-    level, pattern, name, held = row
-    if str(held).upper() not in (privilege, "ALL PRIVILEGES"):
-        return False
-    if level == "global":
-        return True
-    if not _like(str(pattern), db):
-        return False
-    return level == "schema" or (table is not None and str(name) == table)
-
-
-def _like(pattern: str, value: str) -> bool:
-    """A database grant's name is a LIKE pattern (``app\\_%``): ``_`` and ``%`` are wildcards."""
-    regex = "".join(
-        re.escape(part[1])
-        if part.startswith("\\")
-        else ".*"
-        if part == "%"
-        else "."
-        if part == "_"
-        else re.escape(part)
-        for part in re.findall(r"\\.|%|_|[^\\%_]+", pattern)
-    )
-    return re.fullmatch(regex, value, re.DOTALL) is not None
+class _GrantTablesDenied(Exception):
+    """The account may not read the grant tables (the README's recipe grants that)."""
