@@ -281,7 +281,7 @@ def test_a_concurrent_inserter_during_apply_never_collides(mydb):
             time.sleep(0.01)
         applied = remediation.apply_fix(mydb.dsn, found, notice=lambda _: None)
         during = len(inserted)
-        while len(inserted) < during + 5:
+        while len(inserted) < during + 6:
             time.sleep(0.01)
     finally:
         stop.set()
@@ -289,7 +289,9 @@ def test_a_concurrent_inserter_during_apply_never_collides(mydb):
     assert applied.committed and applied.passed
     assert errors == []
     assert len(set(inserted)) == len(inserted), "no key handed out twice"
-    after = inserted[during:]
+    # one insert may have got its key before the move and been recorded after it: the
+    # single inserter has at most one statement in flight, so skip exactly that one
+    after = inserted[during + 1 :]
     assert min(after) > 1000, "inserts after the move start beyond the headroom"
     assert rule(gate(mydb.dsn), "sequences").status == "pass"
 
