@@ -131,7 +131,9 @@ class PgDays:
     def create(self, prefix: str) -> str:
         name = unique(prefix)
         with psycopg.connect(self.admin_dsn, autocommit=True) as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name))
+            )
         self.made.append(name)
         return name
 

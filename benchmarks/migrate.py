@@ -167,7 +167,9 @@ def read_catalog(conn: psycopg.Connection[Any], schema: str = "public") -> list[
     return [tables[name] for name in sorted(tables)]
 
 
-def read_rows(conn: psycopg.Connection[Any], table: Table, schema: str = "public") -> Iterator[list[Any]]:
+def read_rows(
+    conn: psycopg.Connection[Any], table: Table, schema: str = "public"
+) -> Iterator[list[Any]]:
     """The table's rows through COPY, each value as text (bytea as bytes, booleans 1/0)."""
     outputs = []
     for column in table.columns:
@@ -319,7 +321,11 @@ def mysql_ddl(table: Table, tables: dict[str, Table]) -> str:
     for fk in table.foreign_keys:
         # PostgreSQL accepts ON DELETE SET NULL on a NOT NULL column (the delete fails
         # then); InnoDB refuses the table: RESTRICT is what it does in effect
-        on_delete = "RESTRICT" if fk.on_delete == "SET NULL" and not_null & set(fk.columns) else fk.on_delete
+        on_delete = (
+            "RESTRICT"
+            if fk.on_delete == "SET NULL" and not_null & set(fk.columns)
+            else fk.on_delete
+        )
         lines.append(
             f"CONSTRAINT {bq(fk.name)} FOREIGN KEY ({', '.join(map(bq, fk.columns))})"
             f" REFERENCES {bq(fk.parent)} ({', '.join(map(bq, fk.parent_columns))})"
