@@ -9,12 +9,14 @@ Tuesday's dump except the ones a fault takes from Monday's, and loads the data w
 foreign key checks off (``pg_restore --data-only --disable-triggers`` into the schema;
 mariadb-dump's ``FOREIGN_KEY_CHECKS=0``; SQLite never enforces them unless asked):
 
-| restore | from Monday | what restoregate must say |
-|---|---|---|
-| clean | nothing | exit 0 |
-| seed | ``store`` | ``store_id`` (declared nowhere) → ``store``: 10 customers, 40 inventory rows and 1 staff member at store 3, strong; the store counter (next 3) behind them |
-| counter-reset | ``customer`` (with its counter) | 20 rentals and 20 payments of customers 600..609, all reassignable: the customer counter hands out 600 next |
-| fk-checks-off | ``rental``, ``payment`` | 59 rentals and 56 payments of the erased customers 1 and 2, none reassignable; the counters are fine |
+- clean: nothing from Monday: exit 0;
+- seed: ``store`` from Monday. ``store_id`` (declared nowhere) → ``store``: 10 customers,
+  40 inventory rows and 1 staff member at store 3, strong evidence; the store counter
+  (next 3) is behind them;
+- counter-reset: ``customer`` from Monday, with its counter. 20 rentals and 20 payments
+  of customers 600..609, all reassignable: the customer counter hands out 600 next;
+- fk-checks-off: ``rental`` and ``payment`` from Monday. 59 rentals and 56 payments of
+  the erased customers 1 and 2, none reassignable; the counters are fine.
 """
 
 from __future__ import annotations

@@ -86,12 +86,12 @@ ACTIONS = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "
 COLUMNS = """
 SELECT c.relname, a.attname, coalesce(bt.typname, t.typname), coalesce(bt.typtype, t.typtype),
        t.typcategory = 'A', a.attnotnull, pg_get_expr(d.adbin, d.adrelid),
-       information_schema._pg_char_max_length(coalesce(bt.oid, t.oid), coalesce(nullif(t.typtypmod, -1), a.atttypmod)),
-       information_schema._pg_numeric_precision(coalesce(bt.oid, t.oid), coalesce(nullif(t.typtypmod, -1), a.atttypmod)),
-       information_schema._pg_numeric_scale(coalesce(bt.oid, t.oid), coalesce(nullif(t.typtypmod, -1), a.atttypmod)),
+       information_schema._pg_char_max_length(b.oid, b.mod),
+       information_schema._pg_numeric_precision(b.oid, b.mod),
+       information_schema._pg_numeric_scale(b.oid, b.mod),
        (SELECT array_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_enum e
          WHERE e.enumtypid = coalesce(bt.oid, t.oid)),
-       coalesce(pg_get_serial_sequence(quote_ident(n.nspname) || '.' || quote_ident(c.relname), a.attname),
+       coalesce(pg_get_serial_sequence(format('%%I.%%I', n.nspname, c.relname), a.attname),
        (SELECT d2.refobjid::regclass::text FROM pg_depend d2
          WHERE d2.classid = 'pg_attrdef'::regclass AND d2.objid = d.oid
            AND d2.refclassid = 'pg_class'::regclass AND d2.deptype = 'n'
@@ -101,6 +101,8 @@ JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdroppe
 JOIN pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_type bt ON bt.oid = t.typbasetype AND t.typtype = 'd'
 LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+CROSS JOIN LATERAL (SELECT coalesce(bt.oid, t.oid) AS oid,
+                           coalesce(nullif(t.typtypmod, -1), a.atttypmod) AS mod) b
 WHERE n.nspname = %s AND c.relkind = 'r'
 ORDER BY c.relname, a.attnum
 """
@@ -293,7 +295,7 @@ def mysql_ddl(table: Table, tables: dict[str, Table]) -> str:
     widened: dict[str, str] = {}
     for fk in table.foreign_keys:
         parent = {c.name: c for c in tables[fk.parent].columns}
-        for child, key in zip(fk.columns, fk.parent_columns):
+        for child, key in zip(fk.columns, fk.parent_columns, strict=True):
             widened[child] = mysql_type(parent[key])
     blobs = {c.name for c in table.columns if mysql_type(c).endswith(("TEXT", "BLOB"))}
     for column in table.columns:
