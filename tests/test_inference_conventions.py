@@ -109,6 +109,12 @@ CREATE TABLE track_raw (id serial PRIMARY KEY, release int NOT NULL);
 INSERT INTO release SELECT FROM generate_series(1, 300);
 INSERT INTO release_raw SELECT FROM generate_series(1, 400);
 INSERT INTO track_raw (release) SELECT g % 400 + 1 FROM generate_series(1, 900) g;
+-- but release_tag_raw is named after release (the raw tag votes of a release), like
+-- artist_tag_raw after artist: its release is a release, whatever release_raw holds
+CREATE TABLE tag (id serial PRIMARY KEY);
+CREATE TABLE release_tag_raw (release int NOT NULL, tag int NOT NULL, PRIMARY KEY (release, tag));
+INSERT INTO tag SELECT FROM generate_series(1, 50);
+INSERT INTO release_tag_raw SELECT g % 300 + 1, g % 50 + 1 FROM generate_series(1, 300) g;
 """
 
 # Danbooru's versions tables: previous_version_id names no table of its own, only the head
@@ -136,7 +142,14 @@ CASES = {
             ("public.tag_versions(previous_version_id)", "public.tag_versions(id)"),
         },
     ),
-    "siblings": (SIBLINGS, {("public.track_raw(release)", "public.release_raw(id)")}),
+    "siblings": (
+        SIBLINGS,
+        {
+            ("public.track_raw(release)", "public.release_raw(id)"),
+            ("public.release_tag_raw(release)", "public.release(id)"),
+            ("public.release_tag_raw(tag)", "public.tag(id)"),
+        },
+    ),
     "rails": (
         RAILS,
         {

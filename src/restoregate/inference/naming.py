@@ -91,7 +91,10 @@ def table_score(child_words: tuple[str, ...], table: Table, own: Table) -> tuple
     if want == have:
         return EXACT, "it is named after {parent}", "exact"
     mine = words(own.name.name)
-    if any(have == (*want, *mine[k:]) for k in range(1, len(mine))):
+    named_after = tuple(singular(w) for w in mine[: len(want)]) == want
+    if not named_after and any(have == (*want, *mine[k:]) for k in range(1, len(mine))):
+        # (not when its own table is named after the column: release_tag_raw.release is
+        # the release whose raw tag votes it holds, not a release_raw)
         # track_raw.release -> release_raw: a sibling of the same family of tables
         return SIBLING, "its name with its table's suffix makes {parent}", "sibling"
     if have in ((*mine, *want), (*normal(own.name.name), *want)):
