@@ -178,6 +178,8 @@ def read_rows(
         ident = sql.Identifier(column.name)
         if column.type == "bytea" and not column.array:
             outputs.append(sql.SQL("encode({}, 'hex')").format(ident))
+        elif column.type == "timestamptz" and not column.array:  # in UTC, without +00
+            outputs.append(sql.SQL("({} AT TIME ZONE 'UTC')::text").format(ident))
         elif column.type == "bool" and not column.array:
             outputs.append(sql.SQL("{}::int::text").format(ident))
         else:
@@ -199,7 +201,19 @@ def read_rows(
 # ------------------------------------------------------------------------------ types
 
 INTEGERS = {"int2": "SMALLINT", "int4": "INT", "int8": "BIGINT"}
-TEXTUAL = {"text", "tsvector", "json", "jsonb", "xml", "citext", "inet", "interval", "uuid"}
+TEXTUAL = {
+    "text",
+    "tsvector",
+    "json",
+    "jsonb",
+    "xml",
+    "citext",
+    "inet",
+    "interval",
+    "uuid",
+    "cube",
+    "point",
+}
 
 
 def mysql_type(column: Column) -> str:
