@@ -15,10 +15,15 @@ from types import ModuleType
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-from benchmarks import medium, rows, schema
+from benchmarks import medium, rows, samples, schema
 from benchmarks.common import BenchError, embedded_server, say, server_facts, shout
 
-CASES: dict[str, ModuleType] = {"rows": rows, "schema": schema, "medium": medium}
+CASES: dict[str, ModuleType] = {
+    "rows": rows,
+    "schema": schema,
+    "medium": medium,
+    "samples": samples,
+}
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
