@@ -113,6 +113,14 @@ class PgDays:
         archive = tarball()
         if archive is None:
             raise RuntimeError("the dvdrental sample is not there")
+        try:
+            self._build(archive)
+        except BaseException:
+            self.drop_all()  # nobody else holds these names yet
+            raise
+
+    def _build(self, archive: Path) -> None:
+        tools, workdir = self.tools, self.workdir
         for day in DAYS:
             name = self.create(f"rg_dvd_{day[:3]}")
             with psycopg.connect(self.dsn(name), autocommit=True) as conn:
@@ -210,9 +218,17 @@ class MyDays:
         self.server, self.dump_tool, self.client_tool = server, dump_tool, client_tool
         self.made: list[str] = []
         self.days: dict[str, str] = {}
+        try:
+            self._build(pg)
+        except BaseException:
+            self.drop_all()
+            raise
+        self.workdir = pg.workdir
+
+    def _build(self, pg: PgDays) -> None:
         for day in DAYS:
             name = self.create(f"rg_dvd_{day[:3]}")
-            target = server.connect(name)
+            target = self.server.connect(name)
             try:
                 with psycopg.connect(pg.dsn(pg.days[day])) as source:
                     migrate.to_mysql(source, target)
@@ -221,7 +237,6 @@ class MyDays:
             self.days[day] = name
         with psycopg.connect(pg.dsn(pg.days["monday"])) as conn:
             self.tables = [t.name for t in migrate.read_catalog(conn)]
-        self.workdir = pg.workdir
 
     def create(self, prefix: str) -> str:
         name = unique(prefix)
