@@ -15,7 +15,7 @@ from types import ModuleType
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-from benchmarks import medium, rows, rules, schema
+from benchmarks import medium, rows, rules, samples, schema
 from benchmarks.common import (
     BenchError,
     embedded_server,
@@ -30,6 +30,7 @@ CASES: dict[str, ModuleType] = {
     "schema": schema,
     "medium": medium,
     "rules": rules,
+    "samples": samples,
 }
 
 

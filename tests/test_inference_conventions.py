@@ -109,10 +109,47 @@ CREATE TABLE track_raw (id serial PRIMARY KEY, release int NOT NULL);
 INSERT INTO release SELECT FROM generate_series(1, 300);
 INSERT INTO release_raw SELECT FROM generate_series(1, 400);
 INSERT INTO track_raw (release) SELECT g % 400 + 1 FROM generate_series(1, 900) g;
+-- but release_tag_raw is named after release (the raw tag votes of a release), like
+-- artist_tag_raw after artist: its release is a release, whatever release_raw holds
+CREATE TABLE tag (id serial PRIMARY KEY);
+CREATE TABLE release_tag_raw (release int NOT NULL, tag int NOT NULL, PRIMARY KEY (release, tag));
+INSERT INTO tag SELECT FROM generate_series(1, 50);
+INSERT INTO release_tag_raw SELECT g % 300 + 1, g % 50 + 1 FROM generate_series(1, 300) g;
+"""
+
+# Danbooru's versions tables: previous_version_id names no table of its own, only the head
+# word every *_versions table shares; the data fits them all (every table holds the ids).
+# The version it follows is in its own table, whichever table the name also fits.
+VERSIONS = """
+CREATE TABLE posts (id bigserial PRIMARY KEY);
+CREATE TABLE post_versions (id bigserial PRIMARY KEY, post_id bigint NOT NULL);
+CREATE TABLE pool_versions (id bigserial PRIMARY KEY);
+CREATE TABLE tag_versions (id bigserial PRIMARY KEY, previous_version_id bigint);
+CREATE TABLE wiki_page_versions (id bigserial PRIMARY KEY);
+INSERT INTO posts SELECT FROM generate_series(1, 300);
+INSERT INTO post_versions (post_id) SELECT g % 300 + 1 FROM generate_series(1, 500) g;
+INSERT INTO pool_versions SELECT FROM generate_series(1, 400);
+INSERT INTO wiki_page_versions SELECT FROM generate_series(1, 450);
+INSERT INTO tag_versions (previous_version_id)
+  SELECT CASE WHEN g > 1 THEN g - 1 END FROM generate_series(1, 250) g;
 """
 
 CASES = {
-    "siblings": (SIBLINGS, {("public.track_raw(release)", "public.release_raw(id)")}),
+    "versions": (
+        VERSIONS,
+        {
+            ("public.post_versions(post_id)", "public.posts(id)"),
+            ("public.tag_versions(previous_version_id)", "public.tag_versions(id)"),
+        },
+    ),
+    "siblings": (
+        SIBLINGS,
+        {
+            ("public.track_raw(release)", "public.release_raw(id)"),
+            ("public.release_tag_raw(release)", "public.release(id)"),
+            ("public.release_tag_raw(tag)", "public.tag(id)"),
+        },
+    ),
     "rails": (
         RAILS,
         {

@@ -118,7 +118,15 @@ class _Index:
         words, suffixed = naming.stem(column.name)
         named = self._named(table, column, words)
         if named:
-            named.sort(key=lambda p: (-p.score, p.table.name.schema != table.name.schema))
+            # equal evidence: the same schema, then by name (never the order of a set)
+            named.sort(
+                key=lambda p: (
+                    -p.score,
+                    p.table.name.schema != table.name.schema,
+                    str(p.table.name),
+                    p.key.name,
+                )
+            )
             return named[:NAMED_PARENTS]
         if suffixed and family(column) in ("number", "uuid") and not column.key:
             # in a unique key of its own table and named after no other table: more likely

@@ -14,7 +14,7 @@ one the ``references`` check would run, shared through ``Probes``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from restoregate.catalog import Reference
@@ -98,11 +98,20 @@ def _one(probes: Probes, suspect: Suspect, ref: Reference) -> Judged:
     stats = probes.reference_stats(ref)
     frontier = probes.frontier(ref.parent.table, ref.parent.columns[0])
     sequence = frontier[2] if frontier else None
-    return Judged(suspect, stats, _strength(suspect, stats, frontier), sequence)
+    parent = ref.parent
+
+    def held() -> tuple[object, object]:
+        low, high = probes.column_range(parent.table, parent.columns[0])
+        return low, high
+
+    return Judged(suspect, stats, _strength(suspect, stats, frontier, held), sequence)
 
 
 def _strength(
-    suspect: Suspect, stats: ReferenceStats, frontier: tuple[int, int, str | None] | None
+    suspect: Suspect,
+    stats: ReferenceStats,
+    frontier: tuple[int, int, str | None] | None,
+    held: Callable[[], tuple[object, object]],
 ) -> str | None:
     if not stats.orphans:
         return None
@@ -127,7 +136,15 @@ def _strength(
         )
     high = stats.orphan_ranges.get(column, (None, None))[1]
     if stats.reassignable and isinstance(high, int) and min(low, high) <= first <= max(low, high):
-        # the counter moved past some orphans (a bulk insert reserved a block) but not all
+        # the counter moved past some orphans (a bulk insert reserved a block) but not all.
+        # Only when every orphan lies beyond every key the parent holds, as the reserved
+        # block does: small numbers spread over a small table's keys (danbooru's
+        # polymorphic model_id, pixiv_id) straddle its counter too, and are no reference
+        smallest, largest = held()
+        if step > 0 and not (isinstance(largest, int) and min(low, high) > largest):
+            return None
+        if step < 0 and not (isinstance(smallest, int) and max(low, high) < smallest):
+            return None
         return (
             f"{first:,}, what {where} for {key}, lies inside the orphans' range "
             f"{min(low, high):,}..{max(low, high):,}: its next keys are already referenced"

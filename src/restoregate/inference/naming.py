@@ -91,7 +91,10 @@ def table_score(child_words: tuple[str, ...], table: Table, own: Table) -> tuple
     if want == have:
         return EXACT, "it is named after {parent}", "exact"
     mine = words(own.name.name)
-    if any(have == (*want, *mine[k:]) for k in range(1, len(mine))):
+    named_after = tuple(singular(w) for w in mine[: len(want)]) == want
+    if not named_after and any(have == (*want, *mine[k:]) for k in range(1, len(mine))):
+        # (not when its own table is named after the column: release_tag_raw.release is
+        # the release whose raw tag votes it holds, not a release_raw)
         # track_raw.release -> release_raw: a sibling of the same family of tables
         return SIBLING, "its name with its table's suffix makes {parent}", "sibling"
     if have in ((*mine, *want), (*normal(own.name.name), *want)):
@@ -103,6 +106,10 @@ def table_score(child_words: tuple[str, ...], table: Table, own: Table) -> tuple
     if len(have) > len(want) and have[-len(want) :] == want:
         return PREFIXED, "{parent}'s name ends with its name", "prefixed"  # user_id -> auth_user
     if len(want) > 1 and len(have) > 1 and want[-1] == have[-1]:
+        if table.name == own.name:
+            # tag_versions.previous_version_id: a role before its own table's last word
+            # names a row of its own table, not of every other *_versions table
+            return SELF, "its name ends with its own table's: a role before {parent}", "self"
         return HEAD, "its name and {parent}'s end with the same word", "head"
     if (have[-1] in PEOPLE or agent(have[-1])) and agent(want[-1]):
         return (

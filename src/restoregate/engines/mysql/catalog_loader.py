@@ -116,7 +116,9 @@ def _version_num(version: str) -> int:
     return parts[0] * 10000 + parts[1] * 100 + parts[2]
 
 
-def _column(r: Row) -> Column:
+def _column(r: Row, in_key: bool = False) -> Column:
+    """``in_key``: part of a unique index over whole columns. COLUMN_KEY alone says so
+    only for an index's first column (``UNI``) and for primary keys (``PRI``)."""
     data_type = str(r["data_type"]).lower()
     column_type = str(r["column_type"])
     base = _WIDTH.sub(r"\1", column_type.lower()) if data_type in INTEGER_BITS else column_type
@@ -126,7 +128,7 @@ def _column(r: Row) -> Column:
         base_type=base,
         numeric=data_type in NUMERIC,
         not_null=bool(r["not_null"]),
-        key=bool(r["is_key"]),
+        key=bool(r["is_key"]) or in_key,
         integer_bits=INTEGER_BITS.get(data_type),
         unsigned="unsigned" in column_type.lower(),
         family=FAMILIES.get(data_type),
@@ -151,13 +153,14 @@ def _table(db: str, r: Row, columns: list[Row], keys: list[tuple[tuple[str, ...]
     rows = r["estimated_rows"]
     primary = next((k for k, is_primary in keys if is_primary), ())
     unique = sorted({k for k, _ in keys if k != primary}, key=lambda k: (len(k), k))
+    in_keys = {name for k, _ in keys for name in k}
     return Table(
         name=QualifiedName(db, r["name"]),
         partitioned=False,
         partition=False,
         unlogged=str(r["engine"] or "").upper() == "MEMORY",  # emptied by a restart
         row_security=False,
-        columns=tuple(_column(c) for c in columns),
+        columns=tuple(_column(c, c["name"] in in_keys) for c in columns),
         estimated_rows=float(rows) if rows is not None else -1,
         keys=((primary,) if primary else ()) + tuple(unique),
         primary_key=primary,

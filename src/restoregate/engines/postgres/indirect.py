@@ -96,9 +96,55 @@ def _trigger(
     call = _the_call(row["body"])
     if call is not None and call.target is not None and table.column(call.target) is not None:
         return [_followed(table, call.target, call, row, sequences, None, via, ("trigger",), None)]
-    keys = [c for c in table.columns if c.key and c.numeric and (table.name, c.name) not in traced]
+    keys = [
+        c
+        for c in table.columns
+        if c.key and c.numeric and (table.name, c.name) not in traced and _may_set(row, c.name)
+    ]
     why = f"BEFORE INSERT {via} may set it; restoregate cannot follow it"
     return [Feed(table.name, c.name, None, ("trigger",), None, why, via=via) for c in keys]
+
+
+_STRINGS = re.compile(r"'(?:[^']|'')*'")
+# NEW written as a whole (NEW :=, INTO NEW, FOR NEW IN, an alias of it) or maybe through
+# a procedure's INOUT argument (CALL p(NEW.x))
+_WHOLE_NEW = re.compile(
+    r"\bnew\s*:?=(?!=)|\binto\s+(?:strict\s+)?new\b(?!\s*\.)|\bfor(?:each)?\s+new\b"
+    r"|\balias\s+for\b|\bcall\b",
+    re.I,
+)
+_RETURNS = re.compile(r"\breturn\b([^;]*)", re.I)
+_OWN_ROW = frozenset({"new", "null", "old"})
+_ASSIGNED = re.compile(r"\s*:?=(?!=)")
+_INTO = re.compile(r"\binto\b", re.I)
+
+
+def _may_set(row: Row, column: str) -> bool:
+    """Whether a trigger that calls no ``nextval()`` the way it can be followed may still
+    set ``column``: True unless its PL/pgSQL body provably cannot. PL/pgSQL changes the
+    row it returns only through ``NEW.column`` as a target (``NEW.column :=``, ``INTO
+    NEW.column``), through ``NEW`` as a whole (``NEW :=``, ``INTO NEW``, an ``ALIAS
+    FOR``) or by returning another row; a body that only reads ``NEW.column``, does none
+    of the others and returns only NEW, OLD or NULL leaves the column as the insert gave
+    it (MusicBrainz's ``end_date_implies_ended`` on every ``*_alias`` table). Anything
+    unusual (another language, dollar quotes or E'' strings inside the body, a column
+    name that needs quotes) keeps the column unchecked."""
+    body = row.get("body") or ""
+    if row.get("language") != "plpgsql" or "$" in body or re.search(r"\b[eE]'", body):
+        return True
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", column):
+        return True
+    text = _STRINGS.sub("''", _COMMENTS.sub(" ", body))
+    if _WHOLE_NEW.search(text):
+        return True
+    if any(r.strip().lower() not in _OWN_ROW for r in _RETURNS.findall(text)):
+        return True
+    field = re.compile(r'\bnew\s*\.\s*(?:"' + column + '"|' + column + r")(?![\w$])", re.I)
+    for statement in text.split(";"):
+        for use in field.finditer(statement):
+            if _ASSIGNED.match(statement, use.end()) or _INTO.search(statement, 0, use.start()):
+                return True  # a target, or maybe one: NEW.x = 1 in an IF is taken as one
+    return False
 
 
 def _followed(
