@@ -14,9 +14,10 @@ import pytest
 from click.testing import CliRunner
 
 from restoregate.cli import cli
-from restoregate.engines.base import KeyRange, NullCounts, RowCount
+from restoregate.engines.base import KeyRange, NullCounts, RowCount, SequencePositionOf
 from restoregate.engines.postgres.probes import open_backend
 from restoregate.engines.postgres.session import SessionSettings
+from restoregate.engines.postgres.snapshots import Stopped
 from restoregate.names import QualifiedName
 from tests.gate import gate, logical, rule, violations
 from tests.test_safety import lock_held
@@ -195,3 +196,66 @@ def test_empty_tables_are_answered_exactly_without_a_scan(db):
     assert found == {"public.child(parent_id) -> public.parent(id)": 2}
     behind = {v["sequence"]: v["max_value"] for v in violations(report, "sequences")}
     assert behind == {"public.parent_id_seq": 7}, "the empty parent's own range is empty"
+
+
+def test_positions_are_read_on_the_worker_while_the_catalog_loads(db):
+    """Every readable sequence's position is read ahead, in the catalog's time: a
+    nextval() after the catalog is not seen (sequences are not transactional, so only
+    reading them earlier can hide it), and asking reads nothing more."""
+    db.execute("CREATE TABLE a (id serial PRIMARY KEY); CREATE SEQUENCE loose;")
+    with open_backend(db.dsn, SessionSettings()) as backend:
+        backend.catalog()
+        db.scalar("SELECT nextval('a_id_seq') + nextval('loose')")  # after the catalog
+        worker = backend.connections[1]
+        before = worker.info.transaction_status, backend._sessions.probes.batches
+        found = backend.answer(
+            [SequencePositionOf(QualifiedName("public", n)) for n in ("a_id_seq", "loose")]
+        )
+        assert [p.next_value for p in found] == [1, 1], "read before the nextval() calls"
+        assert (worker.info.transaction_status, backend._sessions.probes.batches) == before
+    report = gate(db.dsn)
+    assert rule(report, "sequences").status == "pass"
+
+
+def test_an_unreadable_sequence_is_not_read_ahead_and_fails_alone(db, make_role):
+    db.execute(
+        "CREATE TABLE a (id serial PRIMARY KEY); CREATE TABLE b (id serial PRIMARY KEY);"
+        "INSERT INTO a DEFAULT VALUES; INSERT INTO b DEFAULT VALUES;"
+    )
+    dsn = make_role(
+        db,
+        "rg_noseq",
+        "GRANT SELECT ON a, b TO {role}",
+        "GRANT SELECT ON SEQUENCE a_id_seq TO {role}",
+    )
+    report = gate(dsn)
+    seqs = rule(report, "sequences")
+    assert seqs.status == "error"
+    assert "b_id_seq" in seqs.message and "a_id_seq" not in seqs.message
+    assert report.exit_code != 0
+
+
+def test_an_ending_run_cancels_what_runs_ahead_and_starts_nothing_more(db):
+    db.execute(many_tables(1))
+    seen: list[str] = []
+
+    def slow() -> list[tuple[int, object]]:
+        try:
+            sessions.worker().for_probe(1).execute("SELECT pg_catalog.pg_sleep(60)")
+        except psycopg.errors.QueryCanceled:
+            seen.append("cancelled")
+        try:
+            sessions.worker()
+        except Stopped:
+            seen.append("stopped")
+        return []
+
+    with (
+        pytest.raises(RuntimeError, match="the caller failed"),
+        open_backend(db.dsn, SessionSettings()) as backend,
+    ):
+        sessions = backend._sessions
+        sessions.run_ahead([(1.0, slow)])
+        raise RuntimeError("the caller failed")
+    assert seen == ["cancelled", "stopped"]
+    assert sessions._ahead is None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,17 +85,23 @@ class Handles:
     pair_operators: dict[tuple[ColumnSet, ColumnSet], Operator] = field(default_factory=dict)
 
 
-def load_catalog(conn: psycopg.Connection[Any]) -> tuple[Catalog, Handles]:
+def load_catalog(
+    conn: psycopg.Connection[Any],
+    sequences_known: Callable[[list[SequenceDef]], None] = lambda _: None,
+) -> tuple[Catalog, Handles]:
+    """``sequences_known``: told the sequences the connected role may read, as soon as
+    they are known (the engine starts reading their positions while the rest loads)."""
     handles = Handles()
     server = _server(_fetch(conn, "server")[0])
+    sequence_rows = _fetch(conn, "sequences")
+    sequences = {s.name: s for s in map(_sequence, sequence_rows)}
+    sequences_known([sequences[_name(r)] for r in sequence_rows if r["readable"]])
     table_rows = _fetch(conn, "tables")
     oids = {"table_oids": [r["oid"] for r in table_rows]}
     tables, by_oid = _tables(
         table_rows, _fetch(conn, "columns", oids), _fetch(conn, "keys", oids), handles
     )
-    sequence_rows = _fetch(conn, "sequences")
-    sequences = {s.name: s for s in map(_sequence, sequence_rows)}
-    seq_by_oid = {r["oid"]: sequences[QualifiedName(r["schema"], r["name"])] for r in sequence_rows}
+    seq_by_oid = {r["oid"]: sequences[_name(r)] for r in sequence_rows}
     handles.sequence_oids = {s.name: oid for oid, s in seq_by_oid.items()}
     feeds = _feeds(_fetch(conn, "feeds", oids), by_oid, seq_by_oid, sequences)
     traced = {(f.table, f.column) for f in feeds}
@@ -198,9 +205,13 @@ def _keys(table_rows: list[Row], key_rows: list[Row]) -> dict[int, tuple[tuple[s
     return {r["oid"]: tuple(shared(r["oid"])) for r in table_rows}
 
 
+def _name(r: Row) -> QualifiedName:
+    return QualifiedName(r["schema"], r["name"])
+
+
 def _sequence(r: Row) -> SequenceDef:
     return SequenceDef(
-        QualifiedName(r["schema"], r["name"]),
+        _name(r),
         r["type_name"],
         r["start"],
         r["increment"],

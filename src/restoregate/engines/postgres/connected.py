@@ -15,7 +15,7 @@ import psycopg
 from psycopg import sql
 from psycopg.pq import TransactionStatus
 
-from restoregate.catalog import Catalog
+from restoregate.catalog import Catalog, SequenceDef
 from restoregate.engines.postgres.catalog_loader import Handles, load_catalog
 from restoregate.engines.postgres.errors import translate
 from restoregate.engines.postgres.queries import load
@@ -100,7 +100,7 @@ class Connected:
         try:
             conn = self._sessions.catalog_connection()
             with _without_jit(conn), conn.transaction(force_rollback=True):
-                self._catalog, self._handles = load_catalog(conn)
+                self._catalog, self._handles = load_catalog(conn, self._sequences_known)
                 oids = {"table_oids": list(self._handles.table_oids.values())}
                 rows = conn.execute(load("lock_weights"), oids).fetchall()
         except psycopg.Error as exc:
@@ -108,6 +108,9 @@ class Connected:
         names = {oid: name for name, oid in self._handles.table_oids.items()}
         self._locks = {names[oid]: int(locks) for oid, locks in rows if oid in names}
         return self._catalog
+
+    def _sequences_known(self, sequences: list[SequenceDef]) -> None:
+        """Called while the catalog loads, once its sequences are known."""
 
     @property
     def connection(self) -> psycopg.Connection[Any]:

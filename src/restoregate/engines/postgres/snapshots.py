@@ -97,6 +97,10 @@ class Transactions:
 Task = Callable[[], list[tuple[int, Any]]]  # runs on the calling thread's worker
 
 
+class Stopped(Exception):
+    """A background task asked for a worker after the run began to end."""
+
+
 @dataclass
 class Sessions:
     """The connections of one run and how consistent what they read is."""
@@ -109,11 +113,64 @@ class Sessions:
     workers: list[Transactions] = field(default_factory=list)
     _local: threading.local = field(default_factory=threading.local)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _ahead: threading.Thread | None = None
+    _stopping: threading.Event = field(default_factory=threading.Event)
 
     def worker(self) -> Transactions:
         """This thread's worker: its own connection, never shared between threads."""
+        if self._stopping.is_set():
+            raise Stopped("the run is ending")
         found: Transactions | None = getattr(self._local, "worker", None)
+        if found is None:
+            self._wait_ahead()
         return found if found is not None else self.probes
+
+    def run_ahead(self, tasks: list[tuple[float, Task]]) -> Callable[[], list[tuple[int, Any]]]:
+        """Start the tasks on the workers in the background, while the caller goes on
+        with the coordinator (the catalog); return what waits for their answers.
+
+        Until they are done, no other thread gets a worker: ``worker`` and ``run`` wait.
+        Without a worker of its own (a batch on the coordinator) the tasks run when the
+        answers are asked for, on the caller's thread."""
+        if not self.workers or self.probes.conn is self.coordinator:
+            return lambda: self.run(tasks)
+        outcome: list[Any] = []
+
+        def background() -> None:
+            try:
+                outcome.append(self.run(tasks))
+            except BaseException as exc:  # handed to whoever asks for the answers
+                outcome.append(exc)
+
+        self._wait_ahead()
+        self._ahead = threading.Thread(target=background, name="ahead", daemon=True)
+        self._ahead.start()
+
+        def answers() -> list[tuple[int, Any]]:
+            self._wait_ahead()
+            found = outcome[0]
+            if isinstance(found, BaseException):
+                raise found
+            done: list[tuple[int, Any]] = found
+            return done
+
+        return answers
+
+    def _wait_ahead(self) -> None:
+        ahead = self._ahead
+        if ahead is not None and ahead is not threading.current_thread():
+            ahead.join()
+            self._ahead = None
+
+    def stop_ahead(self) -> None:
+        """Cancel the background tasks' statements (the run is ending) and wait for them."""
+        if self._ahead is None or self._ahead is threading.current_thread():
+            return
+        self._stopping.set()  # no further statement starts
+        for worker in self.workers:
+            with suppress(psycopg.Error):
+                worker.conn.cancel_safe(timeout=5.0)
+        self._wait_ahead()
 
     def catalog_connection(self) -> psycopg.Connection[Any]:
         """Where catalog queries run: the coordinator's snapshot, or a batch in fallback."""
@@ -135,6 +192,7 @@ class Sessions:
         """Every task's answers; on several workers the heaviest tasks start first, so the
         last worker does not finish alone."""
         ordered = [task for _, task in sorted(tasks, key=lambda t: -t[0])]
+        self._wait_ahead()
         pool = self.workers or [self.probes]
         if len(pool) == 1 or len(ordered) <= 1:
             return [found for task in ordered for found in task()]
@@ -179,7 +237,12 @@ def open_sessions(
                 sessions.workers = workers
                 for worker in workers:
                     worker.before_begin = sessions.keepalive
-                yield sessions
+                try:
+                    yield sessions
+                except BaseException:
+                    sessions.stop_ahead()
+                    raise
+                sessions._wait_ahead()
                 for worker in workers:
                     worker.end()
                 return
