@@ -67,6 +67,7 @@ def family(base_type: str) -> Family | None:
 
 
 Operator = tuple[str, str]  # (schema, name) of an equality operator
+Known = Callable[[list[SequenceDef], dict[QualifiedName, int]], None]
 
 
 @dataclass
@@ -87,16 +88,18 @@ class Handles:
 
 def load_catalog(
     conn: psycopg.Connection[Any],
-    sequences_known: Callable[[list[SequenceDef]], None] = lambda _: None,
+    known: Known = lambda _sequences, _tables: None,
 ) -> tuple[Catalog, Handles]:
-    """``sequences_known``: told the sequences the connected role may read, as soon as
-    they are known (the engine starts reading their positions while the rest loads)."""
+    """``known``: told the sequences the connected role may read and every table's OID
+    as soon as they are known (the engine starts reading their positions and which
+    tables are empty while the rest of the catalog loads)."""
     handles = Handles()
     server = _server(_fetch(conn, "server")[0])
     sequence_rows = _fetch(conn, "sequences")
     sequences = {s.name: s for s in map(_sequence, sequence_rows)}
-    sequences_known([sequences[_name(r)] for r in sequence_rows if r["readable"]])
     table_rows = _fetch(conn, "tables")
+    readable = [sequences[_name(r)] for r in sequence_rows if r["readable"]]
+    known(readable, {_name(r): r["oid"] for r in table_rows})
     oids = {"table_oids": [r["oid"] for r in table_rows]}
     tables, by_oid = _tables(
         table_rows, _fetch(conn, "columns", oids), _fetch(conn, "keys", oids), handles

@@ -35,6 +35,7 @@ class Connected:
         self._handles = Handles()
         self._state = session_state(self._conn)  # what no probe may change (check_state)
         self._locks: dict[QualifiedName, int] = {}  # locks reading a table takes
+        self._emptiness: dict[QualifiedName, bool] = {}  # plain tables found empty or not
         self.on_probe: Callable[[str, int], None] | None = None  # (probe, targets it answers)
 
     @property
@@ -100,7 +101,7 @@ class Connected:
         try:
             conn = self._sessions.catalog_connection()
             with _without_jit(conn), conn.transaction(force_rollback=True):
-                self._catalog, self._handles = load_catalog(conn, self._sequences_known)
+                self._catalog, self._handles = load_catalog(conn, self._catalog_known)
                 oids = {"table_oids": list(self._handles.table_oids.values())}
                 rows = conn.execute(load("lock_weights"), oids).fetchall()
         except psycopg.Error as exc:
@@ -109,8 +110,10 @@ class Connected:
         self._locks = {names[oid]: int(locks) for oid, locks in rows if oid in names}
         return self._catalog
 
-    def _sequences_known(self, sequences: list[SequenceDef]) -> None:
-        """Called while the catalog loads, once its sequences are known."""
+    def _catalog_known(
+        self, sequences: list[SequenceDef], tables: dict[QualifiedName, int]
+    ) -> None:
+        """Called while the catalog loads, once its sequences and tables are known."""
 
     @property
     def connection(self) -> psycopg.Connection[Any]:
