@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from restoregate.names import ColumnSet, QualifiedName, quote_ident
+from restoregate.names import ColumnSet, QualifiedName, hash_once, quote_ident
 
 FeedKind = Literal[
     "identity",
@@ -121,6 +121,7 @@ class Feed:
         return self.table.column(self.column)
 
 
+@hash_once
 @dataclass(frozen=True)
 class Reference:
     """A child column set pointing at a parent key: a declared FK or a logical reference."""
