@@ -141,13 +141,17 @@ class PostgresEngine(CatalogAnswers, SamplingAnswers, Answerer):
         catalog). The same snapshot, the same batches of locks; the checks then ask
         for what is already there."""
         tasks = [*self._position_tasks(sequences), *emptiness_tasks(self, tables)]
+        self._holding = True  # the progress display is told of these once it starts
         self._ahead = self._sessions.run_ahead(tasks)
 
     def _read_ahead(self) -> dict[QualifiedName, SequencePosition | CheckFailedToRun]:
         ahead, self._ahead = self._ahead, None
         if ahead is not None:
-            for index, part in ahead():
-                (self._known if index == _POSITIONS else self._emptiness).update(part)
+            try:
+                for index, part in ahead():
+                    (self._known if index == _POSITIONS else self._emptiness).update(part)
+            finally:
+                self._holding = False
         return self._known
 
     def _position_tasks(self, sequences: list[SequenceDef]) -> list[tuple[float, Task]]:
