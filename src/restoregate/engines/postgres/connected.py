@@ -53,8 +53,9 @@ class Connected:
         with self._reporting:
             self._on_probe, done = report, self._unreported
             self._unreported = []
-        for what, targets in done if report is not None else ():
-            report(what, targets)
+        if report is not None:
+            for what, targets in done:
+                report(what, targets)
 
     def _report(self, what: str, targets: int) -> None:
         with self._reporting:
