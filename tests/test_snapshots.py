@@ -284,3 +284,27 @@ def test_which_tables_are_empty_is_found_once_while_the_catalog_loads(db, tmp_pa
     selects = [q for q in sent_statements(trace) if "SELECT" in q]
     assert not any("pg_relation_size" in q for q in selects), "known before the first batch"
     assert len(selects) == 1 and '"full_one"' in selects[0], "only the table with rows is read"
+
+
+def test_the_catalog_reader_hands_its_first_error_to_every_query_not_read(db):
+    """The catalog's queries run on a thread of their own: a failure reaches the caller
+    (whichever query it waits for), and leaving early cancels and frees the connection."""
+    from restoregate.engines.postgres.catalog_loader import _Reader
+
+    db.execute(many_tables(2))
+    with psycopg.connect(db.dsn) as conn:
+        with pytest.raises(psycopg.errors.DivisionByZero), conn.transaction():
+            conn.execute("SELECT 1 / 0")  # the transaction is now aborted... and rolled back
+        conn.execute("BEGIN")
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            conn.execute("SELECT 1 / 0")
+        with _Reader(conn) as read:
+            for name in ("server", "columns", "lock_weights"):
+                with pytest.raises(psycopg.errors.InFailedSqlTransaction):
+                    read(name)
+        conn.rollback()
+        with pytest.raises(RuntimeError, match="left early"), _Reader(conn) as read:
+            assert read("server")[0]["version_num"] >= 150000
+            raise RuntimeError("left early")
+        conn.rollback()  # what was cancelled aborted the transaction; nothing still runs
+        assert conn.execute("SELECT 42").fetchone() == (42,), "the connection is free again"

@@ -132,7 +132,8 @@ def _empty_tables(engine: Batching, requests: Sequence[Request[Any]]) -> set[Qua
 
 def emptiness_tasks(engine: Batching, oids: dict[QualifiedName, int]) -> list[tuple[float, Task]]:
     """Tasks finding which of the tables are empty, a batch's budget of tables each;
-    each answers ``{name: empty}`` for its tables, or nothing when its statement fails."""
+    each answers ``{name: empty}`` for its tables (all False when its statement fails,
+    as behind a lock held by a running restore: one wait for the lock, not one a batch)."""
     wanted = sorted((oid, name) for name, oid in oids.items())
     budget = engine._sessions.probes.budget
     return [
@@ -146,8 +147,8 @@ def _emptiness(engine: Batching, by_oid: dict[int, QualifiedName]) -> Task:
         query, params = sql.SQL(EMPTY), {"oids": list(by_oid)}
         try:
             rows = engine._rows("finding empty tables", query, params, locks=len(by_oid), targets=0)
-        except CheckFailedToRun:
-            return []
+        except CheckFailedToRun:  # not known to be empty: probed as usual, not asked again
+            return [(0, dict.fromkeys(by_oid.values(), False))]
         empty = {int(oid) for (oid,) in rows}
         return [(0, {name: oid in empty for oid, name in by_oid.items()})]
 

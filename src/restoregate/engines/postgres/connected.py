@@ -19,7 +19,6 @@ from psycopg.pq import TransactionStatus
 from restoregate.catalog import Catalog, SequenceDef
 from restoregate.engines.postgres.catalog_loader import Handles, load_catalog
 from restoregate.engines.postgres.errors import translate
-from restoregate.engines.postgres.queries import load
 from restoregate.engines.postgres.session import SessionSettings, connected_dsn, session_state
 from restoregate.engines.postgres.snapshots import Sessions
 from restoregate.names import QualifiedName
@@ -130,12 +129,9 @@ class Connected:
             conn = self._sessions.catalog_connection()
             with _without_jit(conn), conn.transaction(force_rollback=True):
                 self._catalog, self._handles = load_catalog(conn, self._catalog_known)
-                oids = {"table_oids": list(self._handles.table_oids.values())}
-                rows = conn.execute(load("lock_weights"), oids).fetchall()
         except psycopg.Error as exc:
             raise translate(exc, "reading the catalog", self._settings) from None
-        names = {oid: name for name, oid in self._handles.table_oids.items()}
-        self._locks = {names[oid]: int(locks) for oid, locks in rows if oid in names}
+        self._locks = self._handles.locks
         return self._catalog
 
     def _catalog_known(
