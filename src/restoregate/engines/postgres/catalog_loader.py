@@ -116,7 +116,8 @@ def _build(read: _Reader, known: Known) -> tuple[Catalog, Handles]:
     names = {r["oid"]: _name(r) for r in table_rows}
     readable = [seq_by_oid[r["oid"]] for r in sequence_rows if r["readable"]]
     known(readable, {name: oid for oid, name in names.items()})
-    tables, by_oid = _tables(table_rows, names, read("columns"), read("keys"), handles)
+    attnames: dict[tuple[int, int], str] = {}  # (table OID, column number) -> name
+    tables, by_oid = _tables(table_rows, names, read("columns"), read("keys"), handles, attnames)
     handles.sequence_oids = {s.name: oid for oid, s in seq_by_oid.items()}
     feeds = _feeds(read("feeds"), by_oid, seq_by_oid, sequences)
     traced = {(f.table, f.column) for f in feeds}
@@ -126,10 +127,11 @@ def _build(read: _Reader, known: Known) -> tuple[Catalog, Handles]:
     if server.version_num >= NOT_ENFORCED_FROM:
         not_enforced = {r["oid"] for r in read("not_enforced.pg18")}
     fks = []
-    for r in read("foreign_keys"):
-        fk = _foreign_key(r, r["oid"] not in not_enforced)
-        operators = zip(r["operator_schemas"], r["operator_names"], strict=True)
-        handles.fk_operators[(fk.child, r["name"])] = tuple(operators)
+    fk_rows = read("foreign_keys")
+    operators = {r["oid"]: (r["schema"], r["name"]) for r in read("fk_operators")}
+    for r in fk_rows:
+        fk = _foreign_key(r, r["oid"] not in not_enforced, names, attnames)
+        handles.fk_operators[(fk.child, r["name"])] = tuple(operators[o] for o in r["operators"])
         fks.append(fk)
     locks = read("lock_weights")
     handles.locks = {names[r["oid"]]: int(r["locks"]) for r in locks if r["oid"] in names}
@@ -138,7 +140,15 @@ def _build(read: _Reader, known: Known) -> tuple[Catalog, Handles]:
 
 NOT_ENFORCED_FROM = 180000
 FIRST = ("server", "sequences", "tables")  # the rest are asked about these tables
-OF_TABLES = ("columns", "keys", "feeds", "indirect_feeds", "foreign_keys", "lock_weights")
+OF_TABLES = (
+    "columns",
+    "keys",
+    "feeds",
+    "indirect_feeds",
+    "foreign_keys",
+    "fk_operators",
+    "lock_weights",
+)
 
 
 class _Reader:
@@ -204,11 +214,13 @@ def _tables(
     column_rows: list[Row],
     key_rows: list[Row],
     handles: Handles,
+    attnames: dict[tuple[int, int], str],
 ) -> tuple[dict[QualifiedName, Table], dict[int, Table]]:
     columns: dict[int, list[Column]] = defaultdict(list)
     types: dict[int, list[tuple[str, int]]] = defaultdict(list)
     ordered: dict[int, list[str]] = defaultdict(list)
     for r in column_rows:
+        attnames[(r["table_oid"], r["attnum"])] = r["name"]
         if r["ordered"]:
             ordered[r["table_oid"]].append(r["name"])
         columns[r["table_oid"]].append(
@@ -357,11 +369,19 @@ def _feed(
     return Feed(table.name, column, seq, kinds, expression, reason, missing=missing)
 
 
-def _foreign_key(r: Row, enforced: bool) -> Reference:
-    child = ColumnSet(QualifiedName(r["child_schema"], r["child_table"]), tuple(r["child_columns"]))
-    parent = ColumnSet(
-        QualifiedName(r["parent_schema"], r["parent_table"]), tuple(r["parent_columns"])
-    )
+def _foreign_key(
+    r: Row,
+    enforced: bool,
+    names: dict[int, QualifiedName],
+    attnames: dict[tuple[int, int], str],
+) -> Reference:
+    child_oid, parent_oid = r["child_oid"], r["parent_oid"]
+    child = ColumnSet(names[child_oid], tuple(attnames[(child_oid, k)] for k in r["child_keys"]))
+    parent_name = names.get(parent_oid) or QualifiedName(r["parent_schema"], r["parent_table"])
+    parent_columns = r["parent_columns"]  # named by the query when not among the tables
+    if parent_columns is None:
+        parent_columns = [attnames[(parent_oid, k)] for k in r["parent_keys"]]
+    parent = ColumnSet(parent_name, tuple(parent_columns))
     return Reference(
         child=child,
         parent=parent,
