@@ -219,22 +219,22 @@ def _tables(
     columns: dict[int, list[Column]] = defaultdict(list)
     types: dict[int, list[tuple[str, int]]] = defaultdict(list)
     ordered: dict[int, list[str]] = defaultdict(list)
+    # columns are immutable values: one object for every column alike (10,000 tables of
+    # "id bigint" keys share one), built once instead of per table
+    alike: dict[tuple[Any, ...], Column] = {}
     for r in column_rows:
         attnames[(r["table_oid"], r["attnum"])] = r["name"]
         if r["ordered"]:
             ordered[r["table_oid"]].append(r["name"])
-        columns[r["table_oid"]].append(
-            Column(
-                r["name"],
-                r["type_name"],
-                r["base_type"],
-                r["numeric"],
-                r["not_null"],
-                r["key"],
+        shape = (r["name"], r["type_name"], r["base_type"], r["numeric"], r["not_null"], r["key"])
+        column = alike.get(shape)
+        if column is None:
+            column = alike[shape] = Column(
+                *shape,
                 integer_bits=INTEGER_BITS.get(r["base_type"]),
                 family=family(r["base_type"]),
             )
-        )
+        columns[r["table_oid"]].append(column)
         types[r["table_oid"]].append((r["name"], r["type_oid"]))
     keys = _keys(table_rows, key_rows)
     primary = {r["table_oid"]: tuple(r["columns"]) for r in key_rows if r["is_primary"]}
