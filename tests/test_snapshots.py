@@ -308,3 +308,46 @@ def test_the_catalog_reader_hands_its_first_error_to_every_query_not_read(db):
             raise RuntimeError("left early")
         conn.rollback()  # what was cancelled aborted the transaction; nothing still runs
         assert conn.execute("SELECT 42").fetchone() == (42,), "the connection is free again"
+
+
+def test_the_coordinator_takes_its_share_of_what_is_read_ahead_and_keeps_no_lock(db):
+    """While the first worker is busy, the thread waiting for the read-ahead runs the
+    tasks not started yet on the coordinator, in savepoints that release their locks."""
+    import threading
+
+    db.execute(many_tables(3))
+    started, release = threading.Event(), threading.Event()
+    ran: list[tuple[str, int]] = []
+
+    def blocking() -> list[tuple[int, object]]:
+        conn = backend._sessions.worker().for_probe(1)
+        started.set()
+        release.wait(30)
+        ran.append(("first", conn.info.backend_pid))
+        return [(0, "first")]
+
+    def reading(i: int):
+        def run() -> list[tuple[int, object]]:
+            conn = backend._sessions.worker().for_probe(1)
+            conn.execute(f"SELECT count(*) FROM public.t_{i}").fetchone()  # takes a lock
+            ran.append((f"t_{i}", conn.info.backend_pid))
+            if i == 2:
+                release.set()
+            return [(i, f"t_{i}")]
+
+        return run
+
+    with open_backend(db.dsn, SessionSettings()) as backend:
+        coordinator, worker = (c.info.backend_pid for c in backend.connections)
+        before = locks_held(db, coordinator)
+        tasks = [(9.0, blocking), *((1.0, reading(i)) for i in range(3))]
+        answers = backend._sessions.run_ahead(tasks)
+        assert started.wait(30)
+        assert sorted(answers()) == [(0, "first"), (0, "t_0"), (1, "t_1"), (2, "t_2")]
+        assert dict(ran) == {
+            "first": worker,
+            "t_0": coordinator,
+            "t_1": coordinator,
+            "t_2": coordinator,
+        }
+        assert locks_held(db, coordinator) == before, "the savepoints released their locks"

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager, suppress
@@ -114,6 +115,9 @@ class Sessions:
     _local: threading.local = field(default_factory=threading.local)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _ahead: threading.Thread | None = None
+    _pending: deque[Task] = field(default_factory=deque)  # tasks read ahead, not started
+    _found: list[tuple[int, Any]] = field(default_factory=list)
+    _failed: list[BaseException] = field(default_factory=list)
     _stopping: threading.Event = field(default_factory=threading.Event)
 
     def worker(self) -> Transactions:
@@ -129,38 +133,73 @@ class Sessions:
         """Start the tasks on the workers in the background, while the caller goes on
         with the coordinator (the catalog); return what waits for their answers.
 
-        Until they are done, no other thread gets a worker: ``worker`` and ``run`` wait.
+        Until they are done, no other thread gets a worker: ``worker`` and ``run`` wait,
+        and the thread that waits lends the coordinator to the tasks not started yet
+        (each probe in a savepoint of its own, which releases its locks when rolled back).
         Without a worker of its own (a batch on the coordinator) the tasks run when the
         answers are asked for, on the caller's thread."""
         if not self.workers or self.probes.conn is self.coordinator:
             return lambda: self.run(tasks)
-        outcome: list[Any] = []
+        self._wait_ahead()
+        pending = deque(task for _, task in sorted(tasks, key=lambda t: -t[0]))
+        found: list[tuple[int, Any]] = []
+        failed: list[BaseException] = []
+        self._pending, self._found, self._failed = pending, found, failed
+
+        def drain(worker: Transactions) -> None:
+            self._local.worker = worker
+            try:
+                while not self._stopping.is_set():
+                    try:
+                        task = pending.popleft()
+                    except IndexError:
+                        return
+                    found.extend(task())
+            except BaseException as exc:  # handed to whoever asks for the answers
+                failed.append(exc)
+            finally:
+                self._local.worker = None
 
         def background() -> None:
-            try:
-                outcome.append(self.run(tasks))
-            except BaseException as exc:  # handed to whoever asks for the answers
-                outcome.append(exc)
+            more = [threading.Thread(target=drain, args=(w,)) for w in self.workers[1:]]
+            for thread in more:
+                thread.start()
+            drain(self.workers[0])
+            for thread in more:
+                thread.join()
 
-        self._wait_ahead()
         self._ahead = threading.Thread(target=background, name="ahead", daemon=True)
         self._ahead.start()
 
         def answers() -> list[tuple[int, Any]]:
             self._wait_ahead()
-            found = outcome[0]
-            if isinstance(found, BaseException):
-                raise found
-            done: list[tuple[int, Any]] = found
-            return done
+            if failed:
+                raise failed[0]
+            return found
 
         return answers
 
     def _wait_ahead(self) -> None:
         ahead = self._ahead
-        if ahead is not None and ahead is not threading.current_thread():
-            ahead.join()
-            self._ahead = None
+        if ahead is None or ahead is threading.current_thread():
+            return
+        pending, found, failed = self._pending, self._found, self._failed
+        lent = Transactions(self.coordinator, self.probes.budget)  # batches are savepoints
+        self._local.worker = lent
+        try:
+            while pending and not self._stopping.is_set() and not failed:
+                try:
+                    task = pending.popleft()
+                except IndexError:
+                    break
+                found.extend(task())
+        except BaseException as exc:  # handed to whoever asks for the answers
+            failed.append(exc)
+        finally:
+            self._local.worker = None
+            lent.end()  # its savepoint rolled back: the locks it took are released
+        ahead.join()
+        self._ahead = None
 
     def stop_ahead(self) -> None:
         """Cancel the background tasks' statements (the run is ending) and wait for them."""
