@@ -270,7 +270,9 @@ def test_a_concurrent_inserter_during_apply_never_collides(mydb):
                         inserted.append(int(cur.lastrowid))
                     except pymysql.MySQLError as exc:
                         errors.append(str(exc))
-                    time.sleep(0.002)
+                    # slow enough that the plan's 16 colliding inserts are not all made
+                    # before apply_fix takes its lock (the move is then not needed)
+                    time.sleep(0.01)
         finally:
             conn.close()
 
