@@ -237,12 +237,17 @@ def test_an_unreadable_sequence_is_not_read_ahead_and_fails_alone(db, make_role)
 
 
 def test_an_ending_run_cancels_what_runs_ahead_and_starts_nothing_more(db):
+    import threading
+
     db.execute(many_tables(1))
     seen: list[str] = []
+    started = threading.Event()
 
     def slow() -> list[tuple[int, object]]:
+        conn = sessions.worker().for_probe(1)
+        started.set()  # the cancel may come before the statement starts: it is repeated
         try:
-            sessions.worker().for_probe(1).execute("SELECT pg_catalog.pg_sleep(60)")
+            conn.execute("SELECT pg_catalog.pg_sleep(60)")
         except psycopg.errors.QueryCanceled:
             seen.append("cancelled")
         try:
@@ -256,7 +261,8 @@ def test_an_ending_run_cancels_what_runs_ahead_and_starts_nothing_more(db):
         open_backend(db.dsn, SessionSettings()) as backend,
     ):
         sessions = backend._sessions
-        sessions.run_ahead([(1.0, slow)])
+        sessions.run_ahead([(1.0, slow), (1.0, lambda: seen.append("never") or [])])
+        assert started.wait(30)
         raise RuntimeError("the caller failed")
     assert seen == ["cancelled", "stopped"]
     assert sessions._ahead is None

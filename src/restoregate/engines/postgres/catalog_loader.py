@@ -172,10 +172,12 @@ class _Reader:
         return self
 
     def __exit__(self, kind: object, *_: object) -> None:
-        if kind is not None and self._thread.is_alive():
+        if kind is not None:
             self._stop.set()
-            with contextlib.suppress(psycopg.Error):
-                self._conn.cancel_safe(timeout=5.0)
+            while self._thread.is_alive():  # again until it ends: a query may start after one
+                with contextlib.suppress(psycopg.Error):
+                    self._conn.cancel_safe(timeout=5.0)
+                self._thread.join(0.1)
         self._thread.join()
 
     def __call__(self, name: str) -> list[Row]:

@@ -206,9 +206,12 @@ class Sessions:
         if self._ahead is None or self._ahead is threading.current_thread():
             return
         self._stopping.set()  # no further statement starts
-        for worker in self.workers:
-            with suppress(psycopg.Error):
-                worker.conn.cancel_safe(timeout=5.0)
+        ahead = self._ahead
+        while ahead.is_alive():  # again until it ends: a statement may start just after one
+            for worker in self.workers:
+                with suppress(psycopg.Error):
+                    worker.conn.cancel_safe(timeout=5.0)
+            ahead.join(0.1)
         self._wait_ahead()
 
     def catalog_connection(self) -> psycopg.Connection[Any]:
