@@ -238,6 +238,8 @@ def _tables(
             )
         columns[r["table_oid"]].append(column)
         types[r["table_oid"]].append((r["name"], r["type_oid"]))
+    for r in key_rows:  # named here, as the foreign keys are
+        r["columns"] = [attnames[(r["table_oid"], n)] for n in r["attnums"]]
     keys = _keys(table_rows, key_rows)
     primary = {r["table_oid"]: tuple(r["columns"]) for r in key_rows if r["is_primary"]}
     tables, by_oid = {}, {}
