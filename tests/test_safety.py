@@ -11,7 +11,7 @@ import pytest
 from restoregate.engines.base import KeyRange
 from restoregate.engines.postgres.probes import open_engine
 from restoregate.engines.postgres.session import SessionSettings, connect, describe_dsn
-from restoregate.errors import CheckFailedToRun, ConnectionProblem
+from restoregate.errors import ConnectionProblem
 from tests.gate import gate, logical, rule
 
 APP = """
@@ -156,12 +156,16 @@ def test_lock_on_a_probed_table_errors_that_rule_and_others_still_run(db):
     assert report.exit_code == 3
 
 
-def test_lock_on_a_table_the_catalog_must_read_fails_the_run(db):
-    """pg_get_expr() locks a table to deparse its defaults: a running restore blocks it."""
+def test_lock_on_a_table_with_a_sequence_fails_the_run_closed(db):
+    """The catalog deparses defaults without opening their tables, so a running restore's
+    lock does not stop it; the locked table's own probes wait for the lock, and time out."""
     db.execute(SLOW)
-    with lock_held(db.dsn, "other"), pytest.raises(CheckFailedToRun) as caught:
-        gate(db.dsn, settings=SessionSettings(lock_timeout="200ms"))
-    assert "reading the catalog" in str(caught.value)
+    with lock_held(db.dsn, "other"):
+        report = gate(db.dsn, settings=SessionSettings(lock_timeout="200ms"))
+    seqs = rule(report, "sequences")
+    assert seqs.status == "error"
+    assert "public.other.id" in seqs.message and "--lock-timeout (200ms)" in seqs.message
+    assert report.exit_code == 3
 
 
 def test_statement_timeout_fails_closed(db):

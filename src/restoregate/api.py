@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
-from restoregate import __version__, dialects, verify, verify_engines
+from restoregate import __version__, rules_dialect
 from restoregate import manifest as manifests
 from restoregate.catalog import Catalog
 from restoregate.checks import CHECKS
@@ -101,14 +101,14 @@ def rules_dialect_for(engine_name: str) -> AbstractContextManager[None]:
     """Read rules as ``engine_name``'s SQL (``rules lint --engine``), with its own offline
     vetting where it has one (MySQL: the text the server would run)."""
     if engine_name in ("postgresql", "postgres"):
-        return dialects.rules_dialect("postgres")  # sqlcheck's own; no driver loaded
+        return rules_dialect.rules_dialect("postgres")  # sqlcheck's own; no driver loaded
     return rules_dialect_of(engine_for(f"{engine_name}://"))
 
 
 def rules_dialect_of(engine: Any) -> AbstractContextManager[None]:
     if engine is None:
-        return dialects.rules_dialect("postgres")
-    return dialects.rules_dialect(engine.DIALECT, getattr(engine, "vet_rule_text", None))
+        return rules_dialect.rules_dialect("postgres")
+    return rules_dialect.rules_dialect(engine.DIALECT, getattr(engine, "vet_rule_text", None))
 
 
 def run_check(
@@ -236,6 +236,8 @@ def verify_dump(
             baseline=baseline,
             allow_none=True,
         )
+
+    from restoregate import verify, verify_engines  # a check needs neither (0.06 s)
 
     found = verify_engines.kind(Path(dump))
     if found is not None:

@@ -12,9 +12,6 @@ is a rules error (exit 2) naming the function.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from typing import Any
 
 import sqlglot
@@ -22,6 +19,8 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from restoregate import sqlcheck
+from restoregate.rules_dialect import RULES_DIALECT as _DIALECT
+from restoregate.rules_dialect import RULES_VET as _VET
 
 # Side-effect-free functions, by the name sqlglot gives them (its typed nodes' sql_name()
 # or the called name of an unknown function), upper case.
@@ -63,22 +62,6 @@ _REFUSED_NODES = (
     exp.Hint,  # /*+ SET_VAR(...) MAX_EXECUTION_TIME(...) */ would change the statement's limits
 )
 _NAMES = {"mysql": "MySQL", "sqlite": "SQLite"}
-# the dialect rules are read in: postgres, or the engine's the DSN names (set by the API)
-_DIALECT: ContextVar[str] = ContextVar("rules_dialect", default="postgres")
-# the engine's own offline vetting of a rule's text, vet(key, text), raising ValueError
-# (MySQL: the text the server will run, generated from the tree, calls only built-ins)
-Vet = Callable[[str, str], None]
-_VET: ContextVar[Vet | None] = ContextVar("rules_vet", default=None)
-
-
-@contextmanager
-def rules_dialect(dialect: str, vet: Vet | None = None) -> Iterator[None]:
-    token, vet_token = _DIALECT.set(dialect), _VET.set(vet)
-    try:
-        yield
-    finally:
-        _VET.reset(vet_token)
-        _DIALECT.reset(token)
 
 
 def query_for_rules(text: str) -> tuple[str, tuple[sqlcheck.Call, ...]]:

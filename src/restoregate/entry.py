@@ -22,11 +22,17 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def _run() -> object:
     try:
+        import gc
         import signal
 
+        # The collector's default pace (a pass every 700 new objects, a full pass over
+        # every object now and then) cost 0.45 s of a 10,000-table check's 1.7 s of
+        # Python: the catalog alone is ~200,000 objects, hardly any in a cycle.
+        gc.set_threshold(10_000, 10, 10)
         signal.signal(signal.SIGTERM, _interrupt)
         from restoregate.cli import run
 
+        gc.freeze()  # the modules just imported live as long as the process
         run()
     except KeyboardInterrupt:  # before the CLI could handle it: while importing
         say_interrupted()

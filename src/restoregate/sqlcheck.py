@@ -17,9 +17,6 @@ vets the exact probe text against the server's own parse tree before it runs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 from typing import Any
 
 import sqlglot
@@ -27,7 +24,9 @@ from sqlglot import Token, TokenType, exp
 from sqlglot.dialects.postgres import Postgres
 from sqlglot.errors import SqlglotError, TokenError
 
-from restoregate.names import QualifiedName, parse_table
+from restoregate.sqlcalls import Call, builtins, unlisted_calls
+
+__all__ = ["Call", "builtins", "check_expression", "check_query", "unlisted_calls"]
 
 DIALECT = "postgres"
 
@@ -55,29 +54,6 @@ WRITES = (  # statements and clauses that change something: never in a rule
     exp.Copy,
     exp.Set,
 )
-
-
-@dataclass(frozen=True)
-class Call:
-    """A function call sqlglot found by name: ``schema`` is None when unqualified."""
-
-    schema: str | None
-    name: str
-
-    def __str__(self) -> str:
-        return f"{self.schema}.{self.name}" if self.schema else self.name
-
-
-@cache
-def builtins() -> dict[str, bool]:
-    """Built-in function names -> True when every overload is volatile.
-
-    ``data/pg_functions.txt`` is the union, over PostgreSQL 15 and 18, of ``SELECT proname,
-    bool_and(provolatile = 'v') FROM pg_proc WHERE oid < 16384 AND pronamespace =
-    'pg_catalog'::regnamespace GROUP BY 1`` (``v`` when true, ``s`` otherwise).
-    """
-    text = resources.files("restoregate.data").joinpath("pg_functions.txt").read_text("utf-8")
-    return {name: kind == "v" for name, kind in (line.split() for line in text.splitlines())}
 
 
 def check_query(text: str) -> tuple[str, tuple[Call, ...]]:
@@ -110,21 +86,6 @@ def check_expression(text: str) -> tuple[str, set[str], tuple[Call, ...]]:
     if any(c.table for c in tree.find_all(exp.Column)):
         raise ValueError(f"columns: {text!r}: write column names without a table")
     return tree.sql(dialect=DIALECT), columns, calls
-
-
-def unlisted_calls(calls: tuple[Call, ...], allowed: tuple[str, ...]) -> list[Call]:
-    """Calls that can only reach a function of the database's own and are not allowlisted."""
-    listed_names = {parse_table(a) for a in allowed}
-    names = {n.name for n in listed_names}
-    unlisted = []
-    for call in calls:
-        if call.schema in (None, "pg_catalog") and call.name in builtins():
-            continue
-        qualified = QualifiedName(call.schema, call.name) if call.schema else None
-        listed = qualified in listed_names if qualified else call.name in names
-        if not listed:
-            unlisted.append(call)
-    return unlisted
 
 
 def _statement(text: str, key: str) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from restoregate import dialects
 from restoregate.checks import CHECKS
 from restoregate.engines.base import Engine, Extensions, Request
 from restoregate.errors import RulesError
@@ -44,8 +43,10 @@ def require_support(ruleset: RuleSet, selected: set[str], engine: Engine) -> Non
 
 def _check_dialect(rule: Rule, dialect: str) -> None:
     """``sql`` and ``unique`` text was parsed as PostgreSQL; other engines parse it again."""
-    if dialect == "postgres":
+    if dialect == "postgres" or rule.check not in ("sql", "unique"):
         return
+    from restoregate import dialects  # sqlglot: only for rules with SQL
+
     if rule.check == "sql":
         dialects.check_query(rule.params.sql, dialect)
     elif rule.check == "unique":

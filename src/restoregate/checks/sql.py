@@ -6,11 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from restoregate.context import CheckContext, Outcome
-from restoregate.dialects import query_for_rules as check_query
 from restoregate.engines.base import Request, UserQuery
 from restoregate.report import Violation, plural
 from restoregate.report.literals import sql_row
-from restoregate.sqlcheck import Call
+from restoregate.sqlcalls import Call
 
 
 @dataclass(frozen=True)
@@ -66,7 +65,9 @@ class Sql:
         calls: tuple[Call, ...] = field(init=False)
 
         def __post_init__(self) -> None:
-            query, calls = check_query(self.sql)
+            from restoregate.dialects import query_for_rules  # sqlglot: only when used
+
+            query, calls = query_for_rules(self.sql)
             object.__setattr__(self, "query", query)
             object.__setattr__(self, "calls", calls)
             if self.max_rows < 0:

@@ -8,13 +8,12 @@ from typing import Any, ClassVar
 from restoregate.catalog import Catalog
 from restoregate.checks._tables import find_columns, find_table, table_name
 from restoregate.context import CheckContext, Outcome
-from restoregate.dialects import expression_for_rules as check_expression
 from restoregate.engines.base import DuplicateKeys, Request
 from restoregate.names import QualifiedName
 from restoregate.report import Violation, plural
 from restoregate.report.literals import sql_tuple
 from restoregate.rules.ruleset import RuleSet
-from restoregate.sqlcheck import Call
+from restoregate.sqlcalls import Call
 
 
 @dataclass(frozen=True)
@@ -70,7 +69,9 @@ class Unique:
             object.__setattr__(self, "parsed", table_name(self.table))
             if not self.columns:
                 raise ValueError("columns: name at least one column or expression")
-            checked = [check_expression(text) for text in self.columns]
+            from restoregate.dialects import expression_for_rules  # sqlglot: only when used
+
+            checked = [expression_for_rules(text) for text in self.columns]
             object.__setattr__(self, "expressions", tuple(sql for sql, _, _ in checked))
             object.__setattr__(
                 self, "referenced", frozenset(c for _, cols, _ in checked for c in cols)

@@ -175,9 +175,10 @@ def emit(
     from restoregate.delivery import rendered, to_stdout
     from restoregate.report.formats import render
     from restoregate.report.github import annotate, in_github_actions, summarize
-    from restoregate.report.text import verdict
 
     if target:
+        from restoregate.report.text import verdict  # loads rich: only for this line
+
         output_file.write(target, rendered(report, fmt))
         ctx.ensure_object(dict).pop("report", None)
         click.echo(f"{verdict(report)} Report: {printable(target.given)}", err=True)

@@ -24,7 +24,7 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from restoregate.catalog import Catalog, Reference
 from restoregate.errors import CheckFailedToRun
-from restoregate.names import ColumnSet, QualifiedName
+from restoregate.names import ColumnSet, QualifiedName, hash_once
 from restoregate.settings import SessionSettings
 
 T = TypeVar("T")
@@ -149,6 +149,7 @@ class KeyRange(Request[tuple[Any, Any]]):
     column: str
 
 
+@hash_once
 @dataclass(frozen=True)
 class OrphanScan(Request[ReferenceStats]):
     kind: ClassVar[str] = "orphan_scan"

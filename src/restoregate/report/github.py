@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import TextIO
 
-from restoregate.report import Report, markdown
+from restoregate.report import Report
 from restoregate.report.escape import printable, workflow_data, workflow_property
 
 
@@ -24,6 +24,8 @@ def summarize(report: Report) -> None:
     path = os.environ.get("GITHUB_STEP_SUMMARY")
     if not path:
         return
+    from restoregate.report import markdown  # loads rich: only for a summary
+
     try:
         with open(path, "a", encoding="utf-8") as stream:
             markdown.render(report, stream)

@@ -21,7 +21,7 @@ from restoregate.names import ColumnSet, NameError_, parse_column_set, parse_ide
 from restoregate.rules.params import RULE_KEYS, Entries, build_params, patterns, suggest
 from restoregate.rules.ruleset import LogicalReference, Position, Rule, RuleSet, Severity
 from restoregate.rules.yaml_nodes import Doc, position, show
-from restoregate.sqlcheck import Call, unlisted_calls
+from restoregate.sqlcalls import Call, unlisted_calls
 
 __all__ = ["default_rules", "example_rules", "lint", "load_rules_files", "load_rules_text"]
 

@@ -54,6 +54,7 @@ class Batching(Protocol):
     _sessions: Sessions
     _locks: dict[QualifiedName, int]
     _handles: Handles
+    _emptiness: dict[QualifiedName, bool]  # plain tables known empty (or not) in the run
 
     @property
     def _model(self) -> Catalog: ...
@@ -114,25 +115,44 @@ def _empty_tables(engine: Batching, requests: Sequence[Request[Any]]) -> set[Qua
     file of 0 bytes holds none (a partitioned table has no file of its own, and a table
     of another access method may keep its rows elsewhere: both are left out). One
     cheap statement per batch of tables instead of a plan per request: on a schema of
-    thousands of mostly empty tables, most of the work. A failure here only means the
-    requests are asked as usual.
+    thousands of mostly empty tables, most of the work. Asked once per table and run
+    (a table empty in the snapshot stays so), most of them while the catalog loads
+    (``emptiness_tasks``). A failure here only means the requests are asked as usual.
     """
     names = {r.table for r in requests if isinstance(r, KeyRange)}
     names |= {r.reference.child.table for r in requests if isinstance(r, OrphanScan)}
+    known = engine._emptiness
+    unknown = [n for n in names if n not in known]
     oids = engine._handles.table_oids
-    wanted = sorted((oids[n], n) for n in names if n in oids)
-    by_oid = dict(wanted)
+    for _, task in emptiness_tasks(engine, {n: oids[n] for n in unknown if n in oids}):
+        for _, found in task():
+            known.update(found)
+    return {n for n in names if known.get(n)}
+
+
+def emptiness_tasks(engine: Batching, oids: dict[QualifiedName, int]) -> list[tuple[float, Task]]:
+    """Tasks finding which of the tables are empty, a batch's budget of tables each;
+    each answers ``{name: empty}`` for its tables (all False when its statement fails,
+    as behind a lock held by a running restore: one wait for the lock, not one a batch)."""
+    wanted = sorted((oid, name) for name, oid in oids.items())
     budget = engine._sessions.probes.budget
-    empty: set[QualifiedName] = set()
-    for start in range(0, len(wanted), budget):
-        chunk = [oid for oid, _ in wanted[start : start + budget]]
+    return [
+        (0.0, _emptiness(engine, dict(wanted[start : start + budget])))
+        for start in range(0, len(wanted), budget)
+    ]
+
+
+def _emptiness(engine: Batching, by_oid: dict[int, QualifiedName]) -> Task:
+    def run() -> Indexed:
+        query, params = sql.SQL(EMPTY), {"oids": list(by_oid)}
         try:
-            query, params = sql.SQL(EMPTY), {"oids": chunk}
-            rows = engine._rows("finding empty tables", query, params, locks=len(chunk), targets=0)
-        except CheckFailedToRun:
-            continue
-        empty |= {by_oid[int(oid)] for (oid,) in rows}
-    return empty
+            rows = engine._rows("finding empty tables", query, params, locks=len(by_oid), targets=0)
+        except CheckFailedToRun:  # not known to be empty: probed as usual, not asked again
+            return [(0, dict.fromkeys(by_oid.values(), False))]
+        empty = {int(oid) for (oid,) in rows}
+        return [(0, {name: oid in empty for oid, name in by_oid.items()})]
+
+    return run
 
 
 def _packable(engine: Batching, scan: OrphanScan) -> bool:

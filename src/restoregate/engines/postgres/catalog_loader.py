@@ -6,8 +6,12 @@ a foreign key's equality operators) stays here, in ``Handles``, keyed by those n
 
 from __future__ import annotations
 
+import contextlib
 import re
+import threading
 from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +31,7 @@ from restoregate.catalog import (
 )
 from restoregate.engines.postgres.indirect import indirect_feeds, resolve_sequence
 from restoregate.engines.postgres.queries import load
+from restoregate.errors import CheckFailedToRun
 from restoregate.names import ColumnSet, QualifiedName
 
 Row = dict[str, Any]
@@ -66,6 +71,7 @@ def family(base_type: str) -> Family | None:
 
 
 Operator = tuple[str, str]  # (schema, name) of an equality operator
+Known = Callable[[list[SequenceDef], dict[QualifiedName, int]], None]
 
 
 @dataclass
@@ -82,34 +88,120 @@ class Handles:
     fk_operators: dict[tuple[ColumnSet, str], tuple[Operator, ...]] = field(default_factory=dict)
     # per logical column pair (child, parent), found by the Comparable request
     pair_operators: dict[tuple[ColumnSet, ColumnSet], Operator] = field(default_factory=dict)
+    locks: dict[QualifiedName, int] = field(default_factory=dict)  # locks reading one takes
 
 
-def load_catalog(conn: psycopg.Connection[Any]) -> tuple[Catalog, Handles]:
+def load_catalog(
+    conn: psycopg.Connection[Any],
+    known: Known = lambda _sequences, _tables: None,
+) -> tuple[Catalog, Handles]:
+    """``known``: told the sequences the connected role may read and every table's OID
+    as soon as they are known (the engine starts reading their positions and which
+    tables are empty while the rest of the catalog loads).
+
+    The queries run one after the other on a thread of their own (``_Reader``) while
+    this one builds the model from those already answered: at 10,000 tables the server
+    takes ~0.6 s for them and the model ~0.4 s of Python, which now overlap."""
+    with _Reader(conn) as read:
+        return _build(read, known)
+
+
+def _build(read: _Reader, known: Known) -> tuple[Catalog, Handles]:
     handles = Handles()
-    server = _server(_fetch(conn, "server")[0])
-    table_rows = _fetch(conn, "tables")
-    oids = {"table_oids": [r["oid"] for r in table_rows]}
-    tables, by_oid = _tables(
-        table_rows, _fetch(conn, "columns", oids), _fetch(conn, "keys", oids), handles
-    )
-    sequence_rows = _fetch(conn, "sequences")
+    server = _server(read("server")[0])
+    sequence_rows = read("sequences")
     sequences = {s.name: s for s in map(_sequence, sequence_rows)}
-    seq_by_oid = {r["oid"]: sequences[QualifiedName(r["schema"], r["name"])] for r in sequence_rows}
+    seq_by_oid = {r["oid"]: sequences[_name(r)] for r in sequence_rows}
+    table_rows = read("tables")
+    names = {r["oid"]: _name(r) for r in table_rows}
+    readable = [seq_by_oid[r["oid"]] for r in sequence_rows if r["readable"]]
+    known(readable, {name: oid for oid, name in names.items()})
+    attnames: dict[tuple[int, int], str] = {}  # (table OID, column number) -> name
+    tables, by_oid = _tables(table_rows, names, read("columns"), read("keys"), handles, attnames)
     handles.sequence_oids = {s.name: oid for oid, s in seq_by_oid.items()}
-    feeds = _feeds(_fetch(conn, "feeds", oids), by_oid, seq_by_oid, sequences)
+    feeds = _feeds(read("feeds"), by_oid, seq_by_oid, sequences)
     traced = {(f.table, f.column) for f in feeds}
-    indirect = indirect_feeds(_fetch(conn, "indirect_feeds", oids), by_oid, sequences, traced)
+    indirect = indirect_feeds(read("indirect_feeds"), by_oid, sequences, traced)
     feeds = tuple(sorted((*feeds, *indirect), key=_feed_order))
     not_enforced: set[int] = set()
-    if server.version_num >= 180000:
-        not_enforced = {r["oid"] for r in _fetch(conn, "not_enforced.pg18", oids)}
+    if server.version_num >= NOT_ENFORCED_FROM:
+        not_enforced = {r["oid"] for r in read("not_enforced.pg18")}
     fks = []
-    for r in _fetch(conn, "foreign_keys", oids):
-        fk = _foreign_key(r, r["oid"] not in not_enforced)
-        operators = zip(r["operator_schemas"], r["operator_names"], strict=True)
-        handles.fk_operators[(fk.child, r["name"])] = tuple(operators)
+    fk_rows = read("foreign_keys")
+    operators = {r["oid"]: (r["schema"], r["name"]) for r in read("fk_operators")}
+    for r in fk_rows:
+        fk = _foreign_key(r, r["oid"] not in not_enforced, names, attnames)
+        handles.fk_operators[(fk.child, r["name"])] = tuple(operators[o] for o in r["operators"])
         fks.append(fk)
+    locks = read("lock_weights")
+    handles.locks = {names[r["oid"]]: int(r["locks"]) for r in locks if r["oid"] in names}
     return Catalog(server, tables, sequences, feeds, tuple(fks)), handles
+
+
+NOT_ENFORCED_FROM = 180000
+FIRST = ("server", "sequences", "tables")  # the rest are asked about these tables
+OF_TABLES = (
+    "columns",
+    "keys",
+    "feeds",
+    "indirect_feeds",
+    "foreign_keys",
+    "fk_operators",
+    "lock_weights",
+)
+
+
+class _Reader:
+    """Every catalog query's rows, fetched in order on a thread of its own.
+
+    Calling it with a query's name waits for that query's rows (or raises its error).
+    The first failing query ends the reading (the transaction is aborted anyway);
+    leaving the block early cancels what still runs, and the connection is free again
+    when the block ends."""
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self._conn = conn
+        names = (*FIRST, "not_enforced.pg18", *OF_TABLES)
+        self._rows: dict[str, Future[list[Row]]] = {name: Future() for name in names}
+        self._unread = dict(self._rows)  # the thread's: each dropped once answered
+        self._thread = threading.Thread(target=self._read, name="catalog", daemon=True)
+        self._stop = threading.Event()
+
+    def __enter__(self) -> _Reader:
+        self._thread.start()
+        return self
+
+    def __exit__(self, kind: object, *_: object) -> None:
+        if kind is not None:
+            self._stop.set()
+            while self._thread.is_alive():  # again until it ends: a query may start after one
+                with contextlib.suppress(psycopg.Error):
+                    self._conn.cancel_safe(timeout=5.0)
+                self._thread.join(0.1)
+        self._thread.join()
+
+    def __call__(self, name: str) -> list[Row]:
+        """The query's rows, once: they are not kept here (memory stays one model's)."""
+        return self._rows.pop(name).result()
+
+    def _read(self) -> None:
+        try:
+            server, _, tables = (self._fetch(name) for name in FIRST)
+            oids = {"table_oids": [r["oid"] for r in tables]}
+            if server[0]["version_num"] >= NOT_ENFORCED_FROM:
+                self._fetch("not_enforced.pg18", oids)
+            for name in OF_TABLES:
+                self._fetch(name, oids)
+        except BaseException as exc:  # handed to whoever waits for rows not read
+            for rows in self._unread.values():
+                rows.set_exception(exc)
+
+    def _fetch(self, name: str, params: Row | None = None) -> list[Row]:
+        if self._stop.is_set():
+            raise CheckFailedToRun("the catalog was not read to the end", None)
+        found = _fetch(self._conn, name, params)
+        self._unread.pop(name).set_result(found)
+        return found
 
 
 def _server(row: Row) -> ServerInfo:
@@ -119,30 +211,37 @@ def _server(row: Row) -> ServerInfo:
 
 
 def _tables(
-    table_rows: list[Row], column_rows: list[Row], key_rows: list[Row], handles: Handles
+    table_rows: list[Row],
+    names: dict[int, QualifiedName],
+    column_rows: list[Row],
+    key_rows: list[Row],
+    handles: Handles,
+    attnames: dict[tuple[int, int], str],
 ) -> tuple[dict[QualifiedName, Table], dict[int, Table]]:
     columns: dict[int, list[Column]] = defaultdict(list)
     types: dict[int, list[tuple[str, int]]] = defaultdict(list)
     ordered: dict[int, list[str]] = defaultdict(list)
+    # columns are immutable values: one object for every column alike (10,000 tables of
+    # "id bigint" keys share one), built once instead of per table
+    alike: dict[tuple[Any, ...], Column] = {}
     for r in column_rows:
+        attnames[(r["table_oid"], r["attnum"])] = r["name"]
         if r["ordered"]:
             ordered[r["table_oid"]].append(r["name"])
-        columns[r["table_oid"]].append(
-            Column(
-                r["name"],
-                r["type_name"],
-                r["base_type"],
-                r["numeric"],
-                r["not_null"],
-                r["key"],
+        shape = (r["name"], r["type_name"], r["base_type"], r["numeric"], r["not_null"], r["key"])
+        column = alike.get(shape)
+        if column is None:
+            column = alike[shape] = Column(
+                *shape,
                 integer_bits=INTEGER_BITS.get(r["base_type"]),
                 family=family(r["base_type"]),
             )
-        )
+        columns[r["table_oid"]].append(column)
         types[r["table_oid"]].append((r["name"], r["type_oid"]))
+    for r in key_rows:  # named here, as the foreign keys are
+        r["columns"] = [attnames[(r["table_oid"], n)] for n in r["attnums"]]
     keys = _keys(table_rows, key_rows)
     primary = {r["table_oid"]: tuple(r["columns"]) for r in key_rows if r["is_primary"]}
-    names = {r["oid"]: QualifiedName(r["schema"], r["name"]) for r in table_rows}
     tables, by_oid = {}, {}
     for r in table_rows:
         name = names[r["oid"]]
@@ -198,9 +297,13 @@ def _keys(table_rows: list[Row], key_rows: list[Row]) -> dict[int, tuple[tuple[s
     return {r["oid"]: tuple(shared(r["oid"])) for r in table_rows}
 
 
+def _name(r: Row) -> QualifiedName:
+    return QualifiedName(r["schema"], r["name"])
+
+
 def _sequence(r: Row) -> SequenceDef:
     return SequenceDef(
-        QualifiedName(r["schema"], r["name"]),
+        _name(r),
         r["type_name"],
         r["start"],
         r["increment"],
@@ -270,11 +373,19 @@ def _feed(
     return Feed(table.name, column, seq, kinds, expression, reason, missing=missing)
 
 
-def _foreign_key(r: Row, enforced: bool) -> Reference:
-    child = ColumnSet(QualifiedName(r["child_schema"], r["child_table"]), tuple(r["child_columns"]))
-    parent = ColumnSet(
-        QualifiedName(r["parent_schema"], r["parent_table"]), tuple(r["parent_columns"])
-    )
+def _foreign_key(
+    r: Row,
+    enforced: bool,
+    names: dict[int, QualifiedName],
+    attnames: dict[tuple[int, int], str],
+) -> Reference:
+    child_oid, parent_oid = r["child_oid"], r["parent_oid"]
+    child = ColumnSet(names[child_oid], tuple(attnames[(child_oid, k)] for k in r["child_keys"]))
+    parent_name = names.get(parent_oid) or QualifiedName(r["parent_schema"], r["parent_table"])
+    parent_columns = r["parent_columns"]  # named by the query when not among the tables
+    if parent_columns is None:
+        parent_columns = [attnames[(parent_oid, k)] for k in r["parent_keys"]]
+    parent = ColumnSet(parent_name, tuple(parent_columns))
     return Reference(
         child=child,
         parent=parent,

@@ -1,5 +1,6 @@
 -- The live columns of the given tables, with the base type behind any domain.
 SELECT a.attrelid::int8 AS table_oid,
+       a.attnum AS attnum,
        a.attname AS name,
        pg_catalog.format_type(a.atttypid, a.atttypmod) AS type_name,
        pg_catalog.format_type(bt.oid, NULL) AS base_type,

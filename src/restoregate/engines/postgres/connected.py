@@ -7,6 +7,7 @@ tables run on a worker in batches of transactions importing that snapshot (see
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -15,10 +16,9 @@ import psycopg
 from psycopg import sql
 from psycopg.pq import TransactionStatus
 
-from restoregate.catalog import Catalog
+from restoregate.catalog import Catalog, SequenceDef
 from restoregate.engines.postgres.catalog_loader import Handles, load_catalog
 from restoregate.engines.postgres.errors import translate
-from restoregate.engines.postgres.queries import load
 from restoregate.engines.postgres.session import SessionSettings, connected_dsn, session_state
 from restoregate.engines.postgres.snapshots import Sessions
 from restoregate.names import QualifiedName
@@ -35,7 +35,35 @@ class Connected:
         self._handles = Handles()
         self._state = session_state(self._conn)  # what no probe may change (check_state)
         self._locks: dict[QualifiedName, int] = {}  # locks reading a table takes
-        self.on_probe: Callable[[str, int], None] | None = None  # (probe, targets it answers)
+        self._emptiness: dict[QualifiedName, bool] = {}  # plain tables found empty or not
+        self._on_probe: Callable[[str, int], None] | None = None  # (probe, targets)
+        self._unreported: list[tuple[str, int]] = []  # probes read ahead before anyone listened
+        self._holding = False  # keep them for a listener (only while reading ahead)
+        self._reporting = threading.Lock()  # probes run on the workers' threads too
+
+    @property
+    def on_probe(self) -> Callable[[str, int], None] | None:
+        """Told of each probe of user relations: what it reads, how many targets it answers."""
+        return self._on_probe
+
+    @on_probe.setter
+    def on_probe(self, report: Callable[[str, int], None] | None) -> None:
+        """Probes already run (read ahead while the catalog loaded) are reported at once."""
+        with self._reporting:
+            self._on_probe, done = report, self._unreported
+            self._unreported = []
+        if report is not None:
+            for what, targets in done:
+                report(what, targets)
+
+    def _report(self, what: str, targets: int) -> None:
+        with self._reporting:
+            report = self._on_probe
+            if report is None:
+                if self._holding:
+                    self._unreported.append((what, targets))
+                return
+        report(what, targets)
 
     @property
     def consistency(self) -> str:
@@ -70,8 +98,8 @@ class Connected:
         (user relations), else a catalog query on the coordinator. ``targets``: how many
         requests it answers, for the progress display. ``planner``: planner settings for
         this statement only (set in its savepoint, undone with it)."""
-        if self.on_probe is not None and (tables or locks):
-            self.on_probe(what, targets)
+        if tables or locks:
+            self._report(what, targets)
         try:
             conn = self._connection(tables, locks)
             with conn.transaction(force_rollback=True):  # rolled back: nothing survives
@@ -100,14 +128,16 @@ class Connected:
         try:
             conn = self._sessions.catalog_connection()
             with _without_jit(conn), conn.transaction(force_rollback=True):
-                self._catalog, self._handles = load_catalog(conn)
-                oids = {"table_oids": list(self._handles.table_oids.values())}
-                rows = conn.execute(load("lock_weights"), oids).fetchall()
+                self._catalog, self._handles = load_catalog(conn, self._catalog_known)
         except psycopg.Error as exc:
             raise translate(exc, "reading the catalog", self._settings) from None
-        names = {oid: name for name, oid in self._handles.table_oids.items()}
-        self._locks = {names[oid]: int(locks) for oid, locks in rows if oid in names}
+        self._locks = self._handles.locks
         return self._catalog
+
+    def _catalog_known(
+        self, sequences: list[SequenceDef], tables: dict[QualifiedName, int]
+    ) -> None:
+        """Called while the catalog loads, once its sequences and tables are known."""
 
     @property
     def connection(self) -> psycopg.Connection[Any]:

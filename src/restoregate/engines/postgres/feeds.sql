@@ -28,7 +28,7 @@ SELECT dep.sequence_oid,
        e.expression
 FROM pg_catalog.pg_attrdef AS ad
 JOIN pg_catalog.pg_attribute AS a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
-CROSS JOIN LATERAL (SELECT pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) AS expression) AS e
+CROSS JOIN LATERAL (SELECT pg_catalog.pg_get_expr(ad.adbin, CASE WHEN a.attgenerated = '' THEN 0 ELSE ad.adrelid END) AS expression) AS e
 LEFT JOIN LATERAL (
         SELECT d.refobjid::int8 AS sequence_oid
         FROM pg_catalog.pg_depend AS d

@@ -3,10 +3,9 @@
 -- partitioned parent's key that lives only on its partitions is derived in Python.
 SELECT i.indrelid::int8 AS table_oid,
        i.indisprimary AS is_primary,
-       ARRAY(SELECT a.attname
-             FROM pg_catalog.unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n)
-             JOIN pg_catalog.pg_attribute AS a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-             ORDER BY k.n) AS columns
+       -- column numbers, named from the columns query (a lookup per index here took
+       -- most of the query's time at 10,000 tables)
+       i.indkey::int2[] AS attnums
 FROM pg_catalog.pg_index AS i
 WHERE i.indrelid = ANY (%(table_oids)s)
   AND i.indisunique

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -43,18 +43,21 @@ from restoregate.engines.base import (
     VetUserQuery,
 )
 from restoregate.engines.postgres import compose, grouped
-from restoregate.engines.postgres.batches import answer_batch
+from restoregate.engines.postgres.batches import answer_batch, emptiness_tasks
 from restoregate.engines.postgres.catalog_answers import HEALTH_ITEMS, CatalogAnswers
 from restoregate.engines.postgres.catalog_loader import Operator
 from restoregate.engines.postgres.errors import translate
 from restoregate.engines.postgres.sampling import SamplingAnswers
 from restoregate.engines.postgres.session import SessionSettings
-from restoregate.engines.postgres.snapshots import Task, open_sessions
+from restoregate.engines.postgres.snapshots import Sessions, Task, open_sessions
 from restoregate.engines.postgres.user_sql import UserProbe, duplicates_query, wrapped
 from restoregate.errors import CheckFailedToRun, UsageError
 from restoregate.names import ColumnSet, QualifiedName
 
-_BATCH = 250  # sequences read per UNION ALL query (one lock each)
+# sequences read per UNION ALL statement (one lock each): planning grows faster than
+# the branches (10,000 sequences: 0.9 s in statements of 250, 0.66 s in 50, 0.85 s in 25)
+_BATCH = 50
+_POSITIONS = 1  # what a read-ahead task answers: positions (else which tables are empty)
 SAMPLE_PAGES = 64  # pages TABLESAMPLE reads when sampling a big table
 
 
@@ -87,15 +90,21 @@ class PostgresEngine(CatalogAnswers, SamplingAnswers, Answerer):
     dialect = "postgres"
     health_items = HEALTH_ITEMS
 
+    def __init__(self, sessions: Sessions, settings: SessionSettings) -> None:
+        super().__init__(sessions, settings)
+        self._known: dict[QualifiedName, SequencePosition | CheckFailedToRun] = {}
+        self._ahead: Callable[[], list[tuple[int, Any]]] | None = None
+
     def answer(self, requests: Sequence[Request[Any]]) -> list[Answer]:
-        """All sequence positions of a batch in one statement, all type pairs in another;
-        the rest one by one."""
+        """All type pairs in one statement; sequence positions and empty tables mostly
+        read ahead (``_catalog_known``), the rest of the positions 50 a statement; key
+        ranges in a few; the rest spread over the workers that share the snapshot
+        (``batches.py``)."""
         pairs = [r for r in requests if isinstance(r, Comparable)]
         if pairs:
             with contextlib.suppress(CheckFailedToRun):  # each request then carries it
                 self.compare_types(pairs)
-        """All sequence positions of a batch in one statement; key ranges in a few; the
-        rest spread over the workers that share the snapshot (``batches.py``)."""
+        self._read_ahead()
         wanted = [r for r in requests if isinstance(r, SequencePositionOf)]
         positions = self._positions(wanted) if wanted else {}
         found = answer_batch(self, requests)
@@ -113,17 +122,41 @@ class PostgresEngine(CatalogAnswers, SamplingAnswers, Answerer):
     def _positions(
         self, requests: list[SequencePositionOf]
     ) -> dict[SequencePositionOf, SequencePosition | CheckFailedToRun]:
-        """Every requested position, ``_BATCH`` sequences a statement, the statements
-        shared out between the workers (10,000 sequences: 40 statements, 1 s on one)."""
-        sequences = [self._model.sequences[r.sequence] for r in requests]
-        tasks: list[tuple[float, Task]] = [
-            (float(len(batch)), self._position_task(batch))
-            for batch in (sequences[i : i + _BATCH] for i in range(0, len(sequences), _BATCH))
-        ]
-        found: dict[QualifiedName, SequencePosition | CheckFailedToRun] = {}
-        for _, part in self._sessions.run(tasks):
-            found.update(part)
-        return {r: found[r.sequence] for r in requests}
+        """Every requested position: those read ahead (``_sequences_known``), and the
+        rest ``_BATCH`` sequences a statement, the statements shared out between the
+        workers."""
+        known = self._read_ahead()
+        wanted = dict.fromkeys(r.sequence for r in requests if r.sequence not in known)
+        if wanted:
+            sequences = [self._model.sequences[name] for name in wanted]
+            for _, part in self._sessions.run(self._position_tasks(sequences)):
+                known.update(part)
+        return {r: known[r.sequence] for r in requests}
+
+    def _catalog_known(
+        self, sequences: list[SequenceDef], tables: dict[QualifiedName, int]
+    ) -> None:
+        """Read every position and find the empty tables on the workers while the
+        coordinator reads the rest of the catalog (10,000 tables: 0.9 s of a 1.4 s
+        catalog). The same snapshot, the same batches of locks; the checks then ask
+        for what is already there."""
+        tasks = [*self._position_tasks(sequences), *emptiness_tasks(self, tables)]
+        self._holding = True  # the progress display is told of these once it starts
+        self._ahead = self._sessions.run_ahead(tasks)
+
+    def _read_ahead(self) -> dict[QualifiedName, SequencePosition | CheckFailedToRun]:
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            try:
+                for index, part in ahead():
+                    (self._known if index == _POSITIONS else self._emptiness).update(part)
+            finally:
+                self._holding = False
+        return self._known
+
+    def _position_tasks(self, sequences: list[SequenceDef]) -> list[tuple[float, Task]]:
+        batches = (sequences[i : i + _BATCH] for i in range(0, len(sequences), _BATCH))
+        return [(float(len(batch)), self._position_task(batch)) for batch in batches]
 
     def _position_task(self, batch: list[SequenceDef]) -> Task:
         def run() -> list[tuple[int, Any]]:
@@ -136,7 +169,7 @@ class PostgresEngine(CatalogAnswers, SamplingAnswers, Answerer):
                         found.update(self._read_sequences([seq]))
                     except CheckFailedToRun as exc:
                         found[seq.name] = exc
-            return [(0, found)]
+            return [(_POSITIONS, found)]
 
         return run
 

@@ -8,7 +8,9 @@ SELECT s.seqrelid::int8 AS oid,
        s.seqmin AS min_value,
        s.seqmax AS max_value,
        s.seqcycle AS cycle,
-       c.relpersistence = 'u' AS unlogged
+       c.relpersistence = 'u' AS unlogged,
+       -- read ahead only what may be read: a refused read fails its whole statement
+       pg_catalog.has_sequence_privilege(c.oid, 'SELECT') AS readable
 FROM pg_catalog.pg_sequence AS s
 JOIN pg_catalog.pg_class AS c ON c.oid = s.seqrelid
 JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace

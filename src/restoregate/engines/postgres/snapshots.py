@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager, suppress
@@ -97,6 +98,10 @@ class Transactions:
 Task = Callable[[], list[tuple[int, Any]]]  # runs on the calling thread's worker
 
 
+class Stopped(Exception):
+    """A background task asked for a worker after the run began to end."""
+
+
 @dataclass
 class Sessions:
     """The connections of one run and how consistent what they read is."""
@@ -109,11 +114,105 @@ class Sessions:
     workers: list[Transactions] = field(default_factory=list)
     _local: threading.local = field(default_factory=threading.local)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _ahead: threading.Thread | None = None
+    _pending: deque[Task] = field(default_factory=deque)  # tasks read ahead, not started
+    _found: list[tuple[int, Any]] = field(default_factory=list)
+    _failed: list[BaseException] = field(default_factory=list)
+    _stopping: threading.Event = field(default_factory=threading.Event)
 
     def worker(self) -> Transactions:
         """This thread's worker: its own connection, never shared between threads."""
+        if self._stopping.is_set():
+            raise Stopped("the run is ending")
         found: Transactions | None = getattr(self._local, "worker", None)
+        if found is None:
+            self._wait_ahead()
         return found if found is not None else self.probes
+
+    def run_ahead(self, tasks: list[tuple[float, Task]]) -> Callable[[], list[tuple[int, Any]]]:
+        """Start the tasks on the workers in the background, while the caller goes on
+        with the coordinator (the catalog); return what waits for their answers.
+
+        Until they are done, no other thread gets a worker: ``worker`` and ``run`` wait,
+        and the thread that waits lends the coordinator to the tasks not started yet
+        (each probe in a savepoint of its own, which releases its locks when rolled back).
+        Without a worker of its own (a batch on the coordinator) the tasks run when the
+        answers are asked for, on the caller's thread."""
+        if not self.workers or self.probes.conn is self.coordinator:
+            return lambda: self.run(tasks)
+        self._wait_ahead()
+        pending = deque(task for _, task in sorted(tasks, key=lambda t: -t[0]))
+        found: list[tuple[int, Any]] = []
+        failed: list[BaseException] = []
+        self._pending, self._found, self._failed = pending, found, failed
+
+        def drain(worker: Transactions) -> None:
+            self._local.worker = worker
+            try:
+                while not self._stopping.is_set():
+                    try:
+                        task = pending.popleft()
+                    except IndexError:
+                        return
+                    found.extend(task())
+            except BaseException as exc:  # handed to whoever asks for the answers
+                failed.append(exc)
+            finally:
+                self._local.worker = None
+
+        def background() -> None:
+            more = [threading.Thread(target=drain, args=(w,)) for w in self.workers[1:]]
+            for thread in more:
+                thread.start()
+            drain(self.workers[0])
+            for thread in more:
+                thread.join()
+
+        self._ahead = threading.Thread(target=background, name="ahead", daemon=True)
+        self._ahead.start()
+
+        def answers() -> list[tuple[int, Any]]:
+            self._wait_ahead()
+            if failed:
+                raise failed[0]
+            return found
+
+        return answers
+
+    def _wait_ahead(self) -> None:
+        ahead = self._ahead
+        if ahead is None or ahead is threading.current_thread():
+            return
+        pending, found, failed = self._pending, self._found, self._failed
+        lent = Transactions(self.coordinator, self.probes.budget)  # batches are savepoints
+        self._local.worker = lent
+        try:
+            while pending and not self._stopping.is_set() and not failed:
+                try:
+                    task = pending.popleft()
+                except IndexError:
+                    break
+                found.extend(task())
+        except BaseException as exc:  # handed to whoever asks for the answers
+            failed.append(exc)
+        finally:
+            self._local.worker = None
+            lent.end()  # its savepoint rolled back: the locks it took are released
+        ahead.join()
+        self._ahead = None
+
+    def stop_ahead(self) -> None:
+        """Cancel the background tasks' statements (the run is ending) and wait for them."""
+        if self._ahead is None or self._ahead is threading.current_thread():
+            return
+        self._stopping.set()  # no further statement starts
+        ahead = self._ahead
+        while ahead.is_alive():  # again until it ends: a statement may start just after one
+            for worker in self.workers:
+                with suppress(psycopg.Error):
+                    worker.conn.cancel_safe(timeout=5.0)
+            ahead.join(0.1)
+        self._wait_ahead()
 
     def catalog_connection(self) -> psycopg.Connection[Any]:
         """Where catalog queries run: the coordinator's snapshot, or a batch in fallback."""
@@ -135,6 +234,7 @@ class Sessions:
         """Every task's answers; on several workers the heaviest tasks start first, so the
         last worker does not finish alone."""
         ordered = [task for _, task in sorted(tasks, key=lambda t: -t[0])]
+        self._wait_ahead()
         pool = self.workers or [self.probes]
         if len(pool) == 1 or len(ordered) <= 1:
             return [found for task in ordered for found in task()]
@@ -179,7 +279,12 @@ def open_sessions(
                 sessions.workers = workers
                 for worker in workers:
                     worker.before_begin = sessions.keepalive
-                yield sessions
+                try:
+                    yield sessions
+                except BaseException:
+                    sessions.stop_ahead()
+                    raise
+                sessions._wait_ahead()
                 for worker in workers:
                     worker.end()
                 return
