@@ -125,7 +125,7 @@ def load_musicbrainz(loader: Path, admin: str, name: str, bindir: Path | None = 
     if done.returncode != 0 or fatal:
         detail = "; ".join(fatal[:3]) or done.stderr.strip()[-300:]
         raise LoadError(f"musicbrainz load.sh failed on PostgreSQL {version}: {detail}")
-    notes += [re.sub(r"^\S+: psql:\S+ ", "", line) for line in errors]
+    notes += ["test data refused: " + re.sub(r"^.*?ERROR:\s*", "", line) for line in errors]
     return notes
 
 
