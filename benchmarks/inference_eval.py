@@ -32,6 +32,7 @@ from typing import Any
 import psycopg
 import yaml
 from inference_data import generate, repair  # beside this file
+from inference_data import load_musicbrainz as load_sample
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
@@ -119,10 +120,7 @@ def load_danbooru(admin: str, name: str) -> str:
 
 
 def load_musicbrainz(admin: str, name: str) -> str:
-    params = conninfo_to_dict(admin)
-    params.pop("dbname", None)
-    conn = " ".join(f"{k}={v}" for k, v in params.items())
-    run(["bash", str(SAMPLES / "musicbrainz" / "load.sh"), conn, name])
+    load_sample(SAMPLES / "musicbrainz" / "load.sh", admin, name)  # raises when it fails
     dsn = with_db(admin, name)
     generate(dsn, foreign_keys)
     return dsn

@@ -166,6 +166,8 @@ def read_catalog(conn: psycopg.Connection[Any], schema: str = "public") -> list[
         assert row is not None
         table = tables[relname]
         table.serial, table.sequence, table.next_value = column, sequence, int(row[0])
+    if not tables:  # a load that failed unnoticed: an empty file judged, "not an SQLite database"
+        raise ValueError(f"schema {schema} has no tables to carry over")
     return [tables[name] for name in sorted(tables)]
 
 

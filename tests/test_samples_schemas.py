@@ -47,10 +47,17 @@ def declared(run: samples.Run, name: str) -> set[str]:
     }
 
 
+def exits(rows: list[samples.Row]) -> str:
+    """Which restore exited how and why, one line each: what a failure says."""
+    return "\n".join(
+        f"{r.engine} / {r.restore}: exit {r.exit} (expected {r.expected}): {r.found}" for r in rows
+    )
+
+
 def test_danbooru(evaluation: samples.Run) -> None:
     samples.run_danbooru(evaluation, 60)
     rows = {(r.engine, r.restore): r for r in evaluation.rows}
-    assert [r.exit for r in evaluation.rows] == [0] * len(evaluation.rows), evaluation.rows
+    assert [r.exit for r in evaluation.rows] == [0] * len(evaluation.rows), exits(evaluation.rows)
     for row in evaluation.rows:
         assert suspected(row)["violations"] == [], (row.engine, row.restore)
     with_fks = rows[("postgresql", "clean")]
@@ -75,10 +82,24 @@ def test_danbooru(evaluation: samples.Run) -> None:
         assert len(intact - truth) == len(set(suspected(with_fks)["intact_references"]))
 
 
+PENDING = {
+    "musicbrainz.artist_release_pending_update(release) -> musicbrainz.release(id)",
+    "musicbrainz.artist_release_group_pending_update(release_group)"
+    " -> musicbrainz.release_group(id)",
+}
+
+
 @pytest.mark.slow
 def test_musicbrainz(evaluation: samples.Run) -> None:
     samples.run_musicbrainz(evaluation)
-    assert [r.exit for r in evaluation.rows] == [0] * len(evaluation.rows), evaluation.rows
+    restores = [(r.engine, r.restore.split(",")[0]) for r in evaluation.rows]
+    assert restores == [
+        ("postgresql", "test data"),
+        ("postgresql", "generated rows"),
+        ("postgresql", "generated"),
+        ("sqlite", "generated"),
+    ], exits(evaluation.rows)
+    assert [r.exit for r in evaluation.rows] == [0] * len(evaluation.rows), exits(evaluation.rows)
     for row in evaluation.rows:
         assert suspected(row)["violations"] == [], (row.engine, row.restore)
         assert row.report["rules"][0].get("unchecked", []) == [], row.restore  # no trigger noise
@@ -87,7 +108,9 @@ def test_musicbrainz(evaluation: samples.Run) -> None:
     loose = next(r for r in evaluation.rows if r.engine == "postgresql" and "dropped" in r.restore)
     intact = set(suspected(loose)["intact_references"])
     assert len(intact) > 400, len(intact)
-    assert intact <= truth, sorted(intact - truth)  # nothing the schema does not declare
+    # nothing the schema does not declare, but the ids its triggers queue for a refresh
+    # (no FK on purpose; with its test data loaded they are ids of real rows)
+    assert intact - truth <= PENDING, sorted(intact - truth)
     assert "musicbrainz.release_group(artist_credit) -> musicbrainz.artist_credit(id)" in intact
     assert "musicbrainz.release_tag_raw(release) -> musicbrainz.release(id)" in intact
     assert "musicbrainz.track_raw(release) -> musicbrainz.release_raw(id)" in intact

@@ -202,6 +202,17 @@ def test_a_missing_file_is_exit_3_and_never_created(tmp_path):
     assert not missing.exists()
 
 
+def test_an_empty_file_is_exit_3_saying_it_is_empty(tmp_path):
+    """A restore that wrote nothing leaves 0 bytes, which SQLite would open as an empty
+    database: the gate stays shut and says why (the MusicBrainz sample did this)."""
+    empty = tmp_path / "restored.db"
+    empty.touch()
+    result = check(dsn(empty))
+    assert result.exit_code == 3
+    assert "is empty (0 bytes), not an SQLite database" in result.output
+    assert empty.stat().st_size == 0
+
+
 def test_a_file_that_is_not_sqlite_is_exit_3_in_one_line(tmp_path):
     bogus = tmp_path / "notes.db"
     bogus.write_text("this is a text file\n" * 20)

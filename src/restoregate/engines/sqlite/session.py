@@ -61,6 +61,10 @@ def open_file(
             head = stream.read(len(MAGIC))
     except OSError as exc:
         raise ConnectionProblem(f"cannot open {path}: {exc.strerror}") from None
+    if head == b"":  # SQLite would take it for an empty database: a restore that wrote nothing
+        raise ConnectionProblem(
+            f"{path} is empty (0 bytes), not an SQLite database", "the restore wrote nothing"
+        )
     if head != MAGIC:
         raise ConnectionProblem(f"{path} is not an SQLite database")
     uri = f"file:{quote(str(path.resolve()))}?mode=ro"
