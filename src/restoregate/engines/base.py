@@ -108,6 +108,18 @@ class Duplicates:
     rows: int  # rows holding them
     sample: list[tuple[tuple[Any, ...], int]]  # (key, rows), most repeated first
 
+    @classmethod
+    def from_rows(cls, rows: Sequence[Sequence[Any]], width: int) -> Duplicates:
+        """From the duplicates query's rows: ``width`` key values, the key's row count,
+        then the groups and rows over the whole table (the same on every row)."""
+        if not rows:
+            return cls(0, 0, [])
+        return cls(
+            groups=int(rows[0][width + 1]),
+            rows=int(rows[0][width + 2]),
+            sample=[(tuple(r[:width]), int(r[width])) for r in rows],
+        )
+
 
 @dataclass(frozen=True)
 class QueryRows:

@@ -214,14 +214,7 @@ class PortableEngine(Answerer, ABC):
             f" ORDER BY n DESC, {', '.join(names)} LIMIT {int(request.sample)}"
         )
         rows, _ = self._user_rows(f"looking for duplicates in {request.table}", query)
-        if not rows:
-            return Duplicates(0, 0, [])
-        width = len(keys)
-        return Duplicates(
-            groups=int(rows[0][width + 1]),
-            rows=int(rows[0][width + 2]),
-            sample=[(tuple(r[:width]), int(r[width])) for r in rows],
-        )
+        return Duplicates.from_rows(rows, len(keys))
 
     def answer_user_query(self, request: UserQuery) -> QueryRows:
         """The query as ``query_sql`` gives it, counted and cut to the sample, no parameter

@@ -322,14 +322,7 @@ class PostgresEngine(CatalogAnswers, SamplingAnswers, Answerer):
         query = duplicates_query(self._relation(table), expressions, request.sample)
         probe = self._user_probe(f"looking for duplicates in {table}")
         rows = probe.run(f"looking for duplicates in {table}", query, (), request.allowed)[1]
-        if not rows:
-            return Duplicates(0, 0, [])
-        width = len(expressions)
-        return Duplicates(
-            groups=int(rows[0][width + 1]),
-            rows=int(rows[0][width + 2]),
-            sample=[(tuple(r[:width]), int(r[width])) for r in rows],
-        )
+        return Duplicates.from_rows(rows, len(expressions))
 
     def answer_vet_duplicate_keys(self, request: VetDuplicateKeys) -> None:
         query = duplicates_query(self._relation(request.table), request.expressions, 1)
