@@ -71,7 +71,19 @@ def family(base_type: str) -> Family | None:
 
 
 Operator = tuple[str, str]  # (schema, name) of an equality operator
-Known = Callable[[list[SequenceDef], dict[QualifiedName, int]], None]
+
+
+@dataclass(frozen=True)
+class Early:
+    """What the engine is told as soon as the first catalog queries are answered."""
+
+    sequences: list[SequenceDef]  # those the connected role may read
+    table_oids: dict[QualifiedName, int]
+    sequence_oids: dict[QualifiedName, int]
+    version_num: int
+
+
+Known = Callable[[Early], None]
 
 
 @dataclass
@@ -93,10 +105,10 @@ class Handles:
 
 def load_catalog(
     conn: psycopg.Connection[Any],
-    known: Known = lambda _sequences, _tables: None,
+    known: Known = lambda _early: None,
 ) -> tuple[Catalog, Handles]:
-    """``known``: told the sequences the connected role may read and every table's OID
-    as soon as they are known (the engine starts reading their positions and which
+    """``known``: told the sequences the connected role may read, their OIDs and every
+    table's OID as soon as they are known (the engine starts reading their positions and which
     tables are empty while the rest of the catalog loads).
 
     The queries run one after the other on a thread of their own (``_Reader``) while
@@ -115,10 +127,11 @@ def _build(read: _Reader, known: Known) -> tuple[Catalog, Handles]:
     table_rows = read("tables")
     names = {r["oid"]: _name(r) for r in table_rows}
     readable = [seq_by_oid[r["oid"]] for r in sequence_rows if r["readable"]]
-    known(readable, {name: oid for oid, name in names.items()})
+    handles.sequence_oids = {s.name: oid for oid, s in seq_by_oid.items()}
+    table_oids = {name: oid for oid, name in names.items()}
+    known(Early(readable, table_oids, handles.sequence_oids, server.version_num))
     attnames: dict[tuple[int, int], str] = {}  # (table OID, column number) -> name
     tables, by_oid = _tables(table_rows, names, read("columns"), read("keys"), handles, attnames)
-    handles.sequence_oids = {s.name: oid for oid, s in seq_by_oid.items()}
     feeds = _feeds(read("feeds"), by_oid, seq_by_oid, sequences)
     traced = {(f.table, f.column) for f in feeds}
     indirect = indirect_feeds(read("indirect_feeds"), by_oid, sequences, traced)

@@ -17,7 +17,7 @@ from psycopg import sql
 from psycopg.pq import TransactionStatus
 
 from restoregate.catalog import Catalog, SequenceDef
-from restoregate.engines.postgres.catalog_loader import Handles, load_catalog
+from restoregate.engines.postgres.catalog_loader import Early, Handles, load_catalog
 from restoregate.engines.postgres.errors import translate
 from restoregate.engines.postgres.session import SessionSettings, connected_dsn, session_state
 from restoregate.engines.postgres.snapshots import Sessions
@@ -134,9 +134,7 @@ class Connected:
         self._locks = self._handles.locks
         return self._catalog
 
-    def _catalog_known(
-        self, sequences: list[SequenceDef], tables: dict[QualifiedName, int]
-    ) -> None:
+    def _catalog_known(self, early: Early) -> None:
         """Called while the catalog loads, once its sequences and tables are known."""
 
     @property

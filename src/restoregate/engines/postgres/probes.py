@@ -45,7 +45,7 @@ from restoregate.engines.base import (
 from restoregate.engines.postgres import compose, grouped
 from restoregate.engines.postgres.batches import answer_batch, emptiness_tasks
 from restoregate.engines.postgres.catalog_answers import HEALTH_ITEMS, CatalogAnswers
-from restoregate.engines.postgres.catalog_loader import Operator
+from restoregate.engines.postgres.catalog_loader import Early, Operator
 from restoregate.engines.postgres.errors import translate
 from restoregate.engines.postgres.sampling import SamplingAnswers
 from restoregate.engines.postgres.session import SessionSettings
@@ -57,6 +57,14 @@ from restoregate.names import ColumnSet, QualifiedName
 # sequences read per UNION ALL statement (one lock each): planning grows faster than
 # the branches (10,000 sequences: 0.9 s in statements of 250, 0.66 s in 50, 0.85 s in 25)
 _BATCH = 50
+# PostgreSQL 18 reads positions with a function: no plan per sequence, no lock kept
+SEQUENCE_DATA_FROM = 180000
+_DATA_BATCH = 2000  # positions per pg_get_sequence_data() statement (workers share them)
+SEQUENCE_DATA = (
+    "SELECT s.oid::int8, d.last_value, d.is_called"
+    " FROM pg_catalog.unnest(%(oids)s::pg_catalog.oid[]) AS s(oid)"
+    " CROSS JOIN LATERAL pg_catalog.pg_get_sequence_data(s.oid::pg_catalog.regclass) AS d"
+)
 _POSITIONS = 1  # what a read-ahead task answers: positions (else which tables are empty)
 SAMPLE_PAGES = 64  # pages TABLESAMPLE reads when sampling a big table
 
@@ -94,6 +102,8 @@ class PostgresEngine(CatalogAnswers, SamplingAnswers, Answerer):
         super().__init__(sessions, settings)
         self._known: dict[QualifiedName, SequencePosition | CheckFailedToRun] = {}
         self._ahead: Callable[[], list[tuple[int, Any]]] | None = None
+        self._sequence_oids: dict[QualifiedName, int] = {}
+        self._sequence_data = False  # PostgreSQL 18's pg_get_sequence_data()
 
     def answer(self, requests: Sequence[Request[Any]]) -> list[Answer]:
         """All type pairs in one statement; sequence positions and empty tables mostly
@@ -133,14 +143,14 @@ class PostgresEngine(CatalogAnswers, SamplingAnswers, Answerer):
                 known.update(part)
         return {r: known[r.sequence] for r in requests}
 
-    def _catalog_known(
-        self, sequences: list[SequenceDef], tables: dict[QualifiedName, int]
-    ) -> None:
+    def _catalog_known(self, early: Early) -> None:
         """Read every position and find the empty tables on the workers while the
         coordinator reads the rest of the catalog (10,000 tables: 0.9 s of a 1.4 s
         catalog). The same snapshot, the same batches of locks; the checks then ask
         for what is already there."""
-        tasks = [*self._position_tasks(sequences), *emptiness_tasks(self, tables)]
+        self._sequence_oids = early.sequence_oids
+        self._sequence_data = early.version_num >= SEQUENCE_DATA_FROM
+        tasks = [*self._position_tasks(early.sequences), *emptiness_tasks(self, early.table_oids)]
         self._holding = True  # the progress display is told of these once it starts
         self._ahead = self._sessions.run_ahead(tasks)
 
@@ -155,20 +165,59 @@ class PostgresEngine(CatalogAnswers, SamplingAnswers, Answerer):
         return self._known
 
     def _position_tasks(self, sequences: list[SequenceDef]) -> list[tuple[float, Task]]:
+        if self._sequence_data:
+            size = _DATA_BATCH
+            chunks = [sequences[i : i + size] for i in range(0, len(sequences), size)]
+            return [(float(len(chunk)), self._data_task(chunk)) for chunk in chunks]
         batches = (sequences[i : i + _BATCH] for i in range(0, len(sequences), _BATCH))
         return [(float(len(batch)), self._position_task(batch)) for batch in batches]
 
     def _position_task(self, batch: list[SequenceDef]) -> Task:
         def run() -> list[tuple[int, Any]]:
+            return [(_POSITIONS, self._read_batch(batch))]
+
+        return run
+
+    def _read_batch(
+        self, batch: list[SequenceDef]
+    ) -> dict[QualifiedName, SequencePosition | CheckFailedToRun]:
+        found: dict[QualifiedName, SequencePosition | CheckFailedToRun] = {}
+        try:
+            found.update(self._read_sequences(batch))
+        except CheckFailedToRun:
+            for seq in batch:  # find out which one failed, and why
+                try:
+                    found.update(self._read_sequences([seq]))
+                except CheckFailedToRun as exc:
+                    found[seq.name] = exc
+        return found
+
+    def _data_task(self, chunk: list[SequenceDef]) -> Task:
+        """PostgreSQL 18: many positions from one statement, ``pg_get_sequence_data()``
+        (what pg_dump 18 reads them with): it opens each sequence with ACCESS SHARE and
+        lets go of the lock when it returns, so the statement holds none of them. What it
+        answers NULL for (no privilege after all, an unlogged sequence on a standby) and
+        a statement that fails are read the old way, one SELECT a sequence, whose error
+        then says why."""
+
+        def run() -> list[tuple[int, Any]]:
+            oids = self._sequence_oids
+            by_oid = {oids[s.name]: s for s in chunk if s.name in oids}
             found: dict[QualifiedName, SequencePosition | CheckFailedToRun] = {}
             try:
-                found.update(self._read_sequences(batch))
+                rows = self._rows(
+                    "reading sequence positions", sql.SQL(SEQUENCE_DATA), {"oids": list(by_oid)},
+                    locks=1,
+                )
             except CheckFailedToRun:
-                for seq in batch:  # find out which one failed, and why
-                    try:
-                        found.update(self._read_sequences([seq]))
-                    except CheckFailedToRun as exc:
-                        found[seq.name] = exc
+                rows = []
+            for oid, last, called in rows:
+                seq = by_oid.get(int(oid))
+                if seq is not None and last is not None and called is not None:
+                    found[seq.name] = compose.position(seq, int(last), bool(called))
+            rest = [s for s in chunk if s.name not in found]
+            for start in range(0, len(rest), _BATCH):
+                found.update(self._read_batch(rest[start : start + _BATCH]))
             return [(_POSITIONS, found)]
 
         return run
