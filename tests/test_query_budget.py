@@ -146,7 +146,7 @@ def test_a_schema_larger_than_the_lock_table(db, pg_server):
         report = gate(db.dsn)
     assert report.exit_code == 0, [r.message for r in report.rules]
     assert rule(report, "references").message.startswith(f"no orphans in {pairs:,} references")
-    assert rule(report, "sequences").message == f"{2 * pairs} sequences ahead of every key"
+    assert rule(report, "sequences").message == f"{2 * pairs:,} sequences ahead of every key"
     assert watch.samples > 10
     assert 0 < watch.most <= max(64, slots // 16) + 20, "a batch's budget, and its catalog locks"
 

@@ -310,7 +310,7 @@ def test_the_catalog_reader_hands_its_first_error_to_every_query_not_read(db):
                     read(name)
         conn.rollback()
         with pytest.raises(RuntimeError, match="left early"), _Reader(conn) as read:
-            assert read("server")[0]["version_num"] >= 150000
+            assert read("server")[0].version_num >= 150000
             raise RuntimeError("left early")
         conn.rollback()  # what was cancelled aborted the transaction; nothing still runs
         assert conn.execute("SELECT 42").fetchone() == (42,), "the connection is free again"
@@ -357,3 +357,62 @@ def test_the_coordinator_takes_its_share_of_what_is_read_ahead_and_keeps_no_lock
             "t_2": coordinator,
         }
         assert locks_held(db, coordinator) == before, "the savepoints released their locks"
+
+
+def test_positions_match_what_each_sequence_says_on_every_version(db, tmp_path):
+    """Called, never called, exhausted, descending, and cycling sequences: the positions
+    read ahead equal each sequence's own last_value/is_called. On PostgreSQL 18 they come
+    from pg_get_sequence_data() in one statement (no SELECT a sequence); before, from
+    UNION ALL batches of SELECTs."""
+    db.execute(
+        "CREATE SEQUENCE called; SELECT nextval('called'), nextval('called');"
+        "CREATE SEQUENCE fresh START 40;"
+        "CREATE SEQUENCE full_up MAXVALUE 3; SELECT setval('full_up', 3);"
+        "CREATE SEQUENCE down INCREMENT -2 MINVALUE -100 MAXVALUE 0 START 0;"
+        "SELECT nextval('down');"
+        "CREATE SEQUENCE around MAXVALUE 5 CYCLE; SELECT setval('around', 5);"
+    )
+    names = ["called", "fresh", "full_up", "down", "around"]
+    trace = tmp_path / "worker.trace"
+    with open_backend(db.dsn, SessionSettings()) as backend, trace.open("w") as out:
+        worker = backend.connections[1]
+        worker.pgconn.trace(out.fileno())
+        backend.catalog()
+        found = backend.answer([SequencePositionOf(QualifiedName("public", n)) for n in names])
+        worker.pgconn.untrace()
+    assert [(p.next_value, p.last_value) for p in found] == [
+        (3, 2),  # called twice: next is 3
+        (40, 40),  # never called: next is its start
+        (None, 3),  # at its maximum, no CYCLE: exhausted
+        (-2, 0),  # descending: 0 handed out, -2 next
+        (1, 5),  # at its maximum with CYCLE: back to the minimum
+    ]
+    sent = sent_statements(trace)
+    reads = [q for q in sent if "is_called" in q]
+    assert len(reads) == 1, "every position in one statement"
+    if db.scalar("SELECT current_setting('server_version_num')::int") >= 180000:
+        assert "pg_get_sequence_data" in reads[0]
+        assert not any('FROM "public"."called"' in q for q in sent), "no SELECT a sequence"
+    else:
+        assert reads[0].count("UNION ALL") == len(names) - 1
+
+
+def test_a_sequence_dropped_after_the_catalog_fails_its_own_rule_by_name(db):
+    """The position of a sequence gone since the catalog was read (the function answers
+    NULL on PostgreSQL 18, the SELECT fails before): an error naming that sequence, the
+    others still judged, the gate closed."""
+    db.execute(
+        "CREATE TABLE kept (id serial PRIMARY KEY); CREATE SEQUENCE doomed;"
+        "INSERT INTO kept DEFAULT VALUES;"
+    )
+    with open_backend(db.dsn, SessionSettings()) as backend:
+        catalog = backend.catalog()
+        backend._read_ahead()  # what was read while the catalog loaded is forgotten
+        backend._known.clear()
+        db.execute("DROP SEQUENCE doomed")
+        assert QualifiedName("public", "doomed") in catalog.sequences
+        found = backend.answer(
+            [SequencePositionOf(QualifiedName("public", n)) for n in ("kept_id_seq", "doomed")]
+        )
+    assert found[0].next_value == 2
+    assert "doomed" in str(found[1]) and "reading sequence" in str(found[1])

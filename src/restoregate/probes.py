@@ -10,7 +10,7 @@ several workers sharing one snapshot.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
@@ -46,7 +46,7 @@ from restoregate.engines.base import (
     VetUserQuery,
 )
 from restoregate.errors import CheckFailedToRun
-from restoregate.names import ColumnSet, QualifiedName
+from restoregate.names import ColumnSet, QualifiedName, name_order
 
 SAMPLE_SIZE = 20  # offending keys shown per reference (docs/contract.md)
 _UNASKED = object()
@@ -77,6 +77,7 @@ class Probes:
         self._fed_read = False
         self._feeds_by_column: dict[tuple[QualifiedName, str], list[Feed]] | None = None
         self._scans: dict[Reference, OrphanScan] = {}
+        self._empty: Mapping[QualifiedName, bool] | None = None
 
     def scoped(self, feeds: tuple[Feed, ...]) -> Probes:
         """The same cache, judging only the feeds in scope."""
@@ -129,7 +130,7 @@ class Probes:
     def position(self, name: QualifiedName) -> SequencePosition:
         """A sequence's position; the first ask reads every fed sequence in one batch."""
         if not self._fed_read:
-            fed = sorted({f.sequence for f in self.feeds if f.sequence is not None})
+            fed = sorted({f.sequence for f in self.feeds if f.sequence}, key=name_order)
             self.prefetch(SequencePositionOf(n) for n in fed)
             self._fed_read = True
         return self.ask(SequencePositionOf(name))
@@ -141,7 +142,15 @@ class Probes:
         return {n: self._answers[SequencePositionOf(n)] for n in names}
 
     def column_range(self, table: QualifiedName, column: str) -> tuple[Any, Any]:
+        if self.known_empty(table):
+            return None, None
         return self.ask(KeyRange(table, column))
+
+    def known_empty(self, table: QualifiedName) -> bool:
+        """The engine knows the table holds no row in this snapshot (exact, not estimated)."""
+        if self._empty is None:
+            self._empty = self._engine.known_empty()
+        return self._empty.get(table, False)
 
     def feeds_of(self, table: QualifiedName, column: str) -> list[Feed]:
         """The checkable sequences that hand out values for this column (a dict, built once)."""
@@ -207,9 +216,12 @@ class Probes:
         return FutureKeys(child_col, found[0], col.limits[1], 1)
 
     def prefetch_references(self, refs: Iterable[Reference]) -> None:
-        """Every reference's orphan scan in one batch (positions are read first)."""
+        """Every reference's orphan scan in one batch (positions are read first); a
+        reference from a table known to be empty needs none."""
         scans = []
         for ref in refs:
+            if self.known_empty(ref.child.table):
+                continue
             try:
                 scans.append(self.orphan_scan(ref))
             except CheckFailedToRun:
@@ -217,6 +229,9 @@ class Probes:
         self.prefetch(scans)
 
     def reference_stats(self, ref: Reference) -> ReferenceStats:
+        if self.known_empty(ref.child.table):  # no row, so no orphan
+            ranges: dict[str, tuple[Any, Any]] = dict.fromkeys(ref.child.columns, (None, None))
+            return ReferenceStats(0, 0, ranges, [], 0)
         return self.ask(self.orphan_scan(ref))
 
     def null_counts(self, table: QualifiedName, columns: Sequence[str]) -> dict[str, int]:

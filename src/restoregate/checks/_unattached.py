@@ -16,7 +16,7 @@ from restoregate.catalog import Column, Feed, SequenceDef, Table
 from restoregate.context import CheckContext
 from restoregate.errors import CheckFailedToRun
 from restoregate.inference.naming import words
-from restoregate.names import QualifiedName
+from restoregate.names import QualifiedName, name_order
 from restoregate.report import Violation
 
 
@@ -46,7 +46,7 @@ def unattached(ctx: CheckContext) -> list[SequenceDef]:
     schemas = {t.name.schema for t in ctx.scope.tables}
     return [
         s
-        for name, s in sorted(ctx.catalog.sequences.items())
+        for name, s in sorted(ctx.catalog.sequences.items(), key=lambda item: name_order(item[0]))
         if name not in fed and name.schema in schemas
     ]
 

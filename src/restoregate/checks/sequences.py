@@ -217,7 +217,8 @@ def _referring(references: Iterable[Reference]) -> Referring:
 def _prefetch(ctx: CheckContext, feeds: list[Feed], referring: Referring) -> None:
     """Everything the feeds will ask, in two batches the engine can group and spread."""
     judged = [f for f in feeds if f.missing is None and f.sequence and not f.uncheckable]
-    ctx.probes.prefetch(KeyRange(f.table, f.column) for f in judged)
+    empty = ctx.probes.known_empty  # an empty table's range is known: nothing to ask
+    ctx.probes.prefetch(KeyRange(f.table, f.column) for f in judged if not empty(f.table))
     refs = {ref: None for f in judged for ref, _ in referring.get((f.table, f.column), ())}
     ctx.probes.prefetch_references(refs)
 
@@ -321,4 +322,4 @@ def _verdict(checked: int, violations: list[Violation]) -> str:
         extra = f" ({short} more short of headroom)" if short else ""
         return f"{behind} {noun} behind the keys {pronoun} must exceed{extra}"
     noun = "sequence" if checked == 1 else "sequences"
-    return f"{checked} {noun} ahead of every key"
+    return f"{checked:,} {noun} ahead of every key"

@@ -16,7 +16,7 @@ fails closed with the engine's name (pre-commit's ``lang_base`` style).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -340,6 +340,8 @@ class Engine(Protocol):
 
     def answer(self, requests: Sequence[Request[Any]]) -> list[Answer]: ...
 
+    def known_empty(self) -> Mapping[QualifiedName, bool]: ...
+
 
 class EngineModule(Protocol):
     """What ``engines/NAME/__init__.py`` provides at top level."""
@@ -374,6 +376,13 @@ class Answerer:
 
     def answers(self, request_type: type[Request[Any]]) -> bool:
         return callable(getattr(self, f"answer_{request_type.kind}", None))
+
+    def known_empty(self) -> Mapping[QualifiedName, bool]:
+        """Tables the engine already knows to be empty (True) or not in this snapshot:
+        exact knowledge only, never a statistic. Those known empty are judged without a
+        request (no key, no orphan), which at thousands of empty tables is most of the
+        work. The mapping may grow as the run learns more."""
+        return {}
 
     def answer(self, requests: Sequence[Request[Any]]) -> list[Answer]:
         return [self.answer_one(request) for request in requests]

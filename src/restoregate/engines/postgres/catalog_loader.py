@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
+from psycopg.rows import namedtuple_row
 
 from restoregate.catalog import (
     Catalog,
@@ -34,7 +34,7 @@ from restoregate.engines.postgres.queries import load
 from restoregate.errors import CheckFailedToRun
 from restoregate.names import ColumnSet, QualifiedName
 
-Row = dict[str, Any]
+Row = Any  # a named tuple: the query's column names as attributes
 # nextval('name'::regclass), or the late-bound nextval('name'::text) that the server stores as
 # nextval(('name'::text)::regclass), alone: the column gets exactly the sequence's value
 _PLAIN_NEXTVAL = re.compile(
@@ -43,7 +43,7 @@ _PLAIN_NEXTVAL = re.compile(
 
 
 def _fetch(conn: psycopg.Connection[Any], name: str, params: Row | None = None) -> list[Row]:
-    with conn.cursor(row_factory=dict_row) as cur:
+    with conn.cursor(row_factory=namedtuple_row) as cur:
         cur.execute(load(name), params)
         return cur.fetchall()
 
@@ -123,10 +123,10 @@ def _build(read: _Reader, known: Known) -> tuple[Catalog, Handles]:
     server = _server(read("server")[0])
     sequence_rows = read("sequences")
     sequences = {s.name: s for s in map(_sequence, sequence_rows)}
-    seq_by_oid = {r["oid"]: sequences[_name(r)] for r in sequence_rows}
+    seq_by_oid = {r.oid: sequences[_name(r)] for r in sequence_rows}
     table_rows = read("tables")
-    names = {r["oid"]: _name(r) for r in table_rows}
-    readable = [seq_by_oid[r["oid"]] for r in sequence_rows if r["readable"]]
+    names = {r.oid: _name(r) for r in table_rows}
+    readable = [seq_by_oid[r.oid] for r in sequence_rows if r.readable]
     handles.sequence_oids = {s.name: oid for oid, s in seq_by_oid.items()}
     table_oids = {name: oid for oid, name in names.items()}
     known(Early(readable, table_oids, handles.sequence_oids, server.version_num))
@@ -138,16 +138,16 @@ def _build(read: _Reader, known: Known) -> tuple[Catalog, Handles]:
     feeds = tuple(sorted((*feeds, *indirect), key=_feed_order))
     not_enforced: set[int] = set()
     if server.version_num >= NOT_ENFORCED_FROM:
-        not_enforced = {r["oid"] for r in read("not_enforced.pg18")}
+        not_enforced = {r.oid for r in read("not_enforced.pg18")}
     fks = []
     fk_rows = read("foreign_keys")
-    operators = {r["oid"]: (r["schema"], r["name"]) for r in read("fk_operators")}
+    operators = {r.oid: (r.schema, r.name) for r in read("fk_operators")}
     for r in fk_rows:
-        fk = _foreign_key(r, r["oid"] not in not_enforced, names, attnames)
-        handles.fk_operators[(fk.child, r["name"])] = tuple(operators[o] for o in r["operators"])
+        fk = _foreign_key(r, r.oid not in not_enforced, names, attnames)
+        handles.fk_operators[(fk.child, r.name)] = tuple(operators[o] for o in r.operators)
         fks.append(fk)
     locks = read("lock_weights")
-    handles.locks = {names[r["oid"]]: int(r["locks"]) for r in locks if r["oid"] in names}
+    handles.locks = {names[r.oid]: int(r.locks) for r in locks if r.oid in names}
     return Catalog(server, tables, sequences, feeds, tuple(fks)), handles
 
 
@@ -200,8 +200,8 @@ class _Reader:
     def _read(self) -> None:
         try:
             server, _, tables = (self._fetch(name) for name in FIRST)
-            oids = {"table_oids": [r["oid"] for r in tables]}
-            if server[0]["version_num"] >= NOT_ENFORCED_FROM:
+            oids = {"table_oids": [r.oid for r in tables]}
+            if server[0].version_num >= NOT_ENFORCED_FROM:
                 self._fetch("not_enforced.pg18", oids)
             for name in OF_TABLES:
                 self._fetch(name, oids)
@@ -218,9 +218,7 @@ class _Reader:
 
 
 def _server(row: Row) -> ServerInfo:
-    return ServerInfo(
-        "postgresql", row["version"], row["version_num"], row["database"], row["user"]
-    )
+    return ServerInfo("postgresql", row.version, row.version_num, row.database, row.user)
 
 
 def _tables(
@@ -238,63 +236,67 @@ def _tables(
     # "id bigint" keys share one), built once instead of per table
     alike: dict[tuple[Any, ...], Column] = {}
     for r in column_rows:
-        attnames[(r["table_oid"], r["attnum"])] = r["name"]
-        if r["ordered"]:
-            ordered[r["table_oid"]].append(r["name"])
-        shape = (r["name"], r["type_name"], r["base_type"], r["numeric"], r["not_null"], r["key"])
+        attnames[(r.table_oid, r.attnum)] = r.name
+        if r.ordered:
+            ordered[r.table_oid].append(r.name)
+        shape = (r.name, r.type_name, r.base_type, r.numeric, r.not_null, r.key)
         column = alike.get(shape)
         if column is None:
             column = alike[shape] = Column(
                 *shape,
-                integer_bits=INTEGER_BITS.get(r["base_type"]),
-                family=family(r["base_type"]),
+                integer_bits=INTEGER_BITS.get(r.base_type),
+                family=family(r.base_type),
             )
-        columns[r["table_oid"]].append(column)
-        types[r["table_oid"]].append((r["name"], r["type_oid"]))
-    for r in key_rows:  # named here, as the foreign keys are
-        r["columns"] = [attnames[(r["table_oid"], n)] for n in r["attnums"]]
-    keys = _keys(table_rows, key_rows)
-    primary = {r["table_oid"]: tuple(r["columns"]) for r in key_rows if r["is_primary"]}
+        columns[r.table_oid].append(column)
+        types[r.table_oid].append((r.name, r.type_oid))
+    # (table OID, column names, primary?): named here, as the foreign keys are
+    named = [
+        (r.table_oid, tuple(attnames[(r.table_oid, n)] for n in r.attnums), r.is_primary)
+        for r in key_rows
+    ]
+    keys = _keys(table_rows, named)
+    primary = {oid: columns for oid, columns, is_primary in named if is_primary}
     tables, by_oid = {}, {}
     for r in table_rows:
-        name = names[r["oid"]]
-        shared = keys.get(r["oid"], ())
-        tables[name] = by_oid[r["oid"]] = Table(
+        name = names[r.oid]
+        shared = keys.get(r.oid, ())
+        tables[name] = by_oid[r.oid] = Table(
             name,
-            r["partitioned"],
-            r["partition"],
-            r["unlogged"],
-            r["row_security"],
-            tuple(columns[r["oid"]]),
-            float(r["estimated_rows"]),
+            r.partitioned,
+            r.partition,
+            r.unlogged,
+            r.row_security,
+            tuple(columns[r.oid]),
+            float(r.estimated_rows),
             shared,
-            primary.get(r["oid"], shared[0] if r["partitioned"] and shared else ()),
-            names.get(r["parent_oid"]) if r["parent_oid"] is not None else None,
+            primary.get(r.oid, shared[0] if r.partitioned and shared else ()),
+            names.get(r.parent_oid) if r.parent_oid is not None else None,
         )
-        handles.table_oids[name] = r["oid"]
-        handles.pages[name] = int(r["pages"] or 0)
-        handles.visible_pages[name] = int(r["visible_pages"] or 0)
-        if ordered[r["oid"]]:
-            handles.ordered[name] = frozenset(ordered[r["oid"]])
-        handles.type_oids.update(((name, col), oid) for col, oid in types[r["oid"]])
+        handles.table_oids[name] = r.oid
+        handles.pages[name] = int(r.pages or 0)
+        handles.visible_pages[name] = int(r.visible_pages or 0)
+        if ordered[r.oid]:
+            handles.ordered[name] = frozenset(ordered[r.oid])
+        handles.type_oids.update(((name, col), oid) for col, oid in types[r.oid])
     return tables, by_oid
 
 
-def _keys(table_rows: list[Row], key_rows: list[Row]) -> dict[int, tuple[tuple[str, ...], ...]]:
+def _keys(
+    table_rows: list[Row], key_rows: list[tuple[int, tuple[str, ...], bool]]
+) -> dict[int, tuple[tuple[str, ...], ...]]:
     """Each table's unique keys; a partitioned parent also gets those all its leaves share.
 
     A primary key declared only on each partition (pagila's ``payment``) still makes the
     column a key of the whole: every partition has it, so the parent has it too.
     """
     own: dict[int, list[tuple[str, ...]]] = defaultdict(list)
-    for r in key_rows:
-        cols = tuple(r["columns"])
-        if cols not in own[r["table_oid"]]:
-            own[r["table_oid"]].append(cols)
+    for oid, cols, _ in key_rows:
+        if cols not in own[oid]:
+            own[oid].append(cols)
     children: dict[int, list[int]] = defaultdict(list)
     for r in table_rows:
-        if r["parent_oid"] is not None:
-            children[r["parent_oid"]].append(r["oid"])
+        if r.parent_oid is not None:
+            children[r.parent_oid].append(r.oid)
     memo: dict[int, list[tuple[str, ...]]] = {}
 
     def shared(oid: int) -> list[tuple[str, ...]]:
@@ -307,23 +309,23 @@ def _keys(table_rows: list[Row], key_rows: list[Row]) -> dict[int, tuple[tuple[s
             memo[oid] = found
         return memo[oid]
 
-    return {r["oid"]: tuple(shared(r["oid"])) for r in table_rows}
+    return {r.oid: tuple(shared(r.oid)) for r in table_rows}
 
 
 def _name(r: Row) -> QualifiedName:
-    return QualifiedName(r["schema"], r["name"])
+    return QualifiedName(r.schema, r.name)
 
 
 def _sequence(r: Row) -> SequenceDef:
     return SequenceDef(
         _name(r),
-        r["type_name"],
-        r["start"],
-        r["increment"],
-        r["min_value"],
-        r["max_value"],
-        r["cycle"],
-        r["unlogged"],
+        r.type_name,
+        r.start,
+        r.increment,
+        r.min_value,
+        r.max_value,
+        r.cycle,
+        r.unlogged,
     )
 
 
@@ -337,14 +339,14 @@ def _feeds(
     Key = tuple[QualifiedName, str, QualifiedName | None, str | None]
     grouped: dict[Key, list[Row]] = defaultdict(list)
     for r in rows:
-        table = tables.get(r["table_oid"])
+        table = tables.get(r.table_oid)
         if table is None or table.partition:
             continue  # partitions inherit their parent's defaults; the parent is judged
-        seq = seq_by_oid.get(r["sequence_oid"]) if r["sequence_oid"] is not None else None
+        seq = seq_by_oid.get(r.sequence_oid) if r.sequence_oid is not None else None
         found, missing = (
-            (seq.name, None) if seq else _late_bound(r["expression"], table.name.schema, sequences)
+            (seq.name, None) if seq else _late_bound(r.expression, table.name.schema, sequences)
         )
-        grouped[(table.name, r["column_name"], found, missing)].append(r)
+        grouped[(table.name, r.column_name, found, missing)].append(r)
     by_name = {t.name: t for t in tables.values()}
     return tuple(
         _feed(by_name[table], column, found, missing, group)
@@ -371,8 +373,8 @@ def _late_bound(
 def _feed(
     table: Table, column: str, seq: QualifiedName | None, missing: str | None, rows: list[Row]
 ) -> Feed:
-    kinds: tuple[FeedKind, ...] = tuple(sorted({r["kind"] for r in rows}))
-    expression = next((r["expression"] for r in rows if r["expression"]), None)
+    kinds: tuple[FeedKind, ...] = tuple(sorted({r.kind for r in rows}))
+    expression = next((r.expression for r in rows if r.expression), None)
     col = table.column(column)
     reason = None
     if missing is not None:
@@ -392,22 +394,22 @@ def _foreign_key(
     names: dict[int, QualifiedName],
     attnames: dict[tuple[int, int], str],
 ) -> Reference:
-    child_oid, parent_oid = r["child_oid"], r["parent_oid"]
-    child = ColumnSet(names[child_oid], tuple(attnames[(child_oid, k)] for k in r["child_keys"]))
-    parent_name = names.get(parent_oid) or QualifiedName(r["parent_schema"], r["parent_table"])
-    parent_columns = r["parent_columns"]  # named by the query when not among the tables
+    child_oid, parent_oid = r.child_oid, r.parent_oid
+    child = ColumnSet(names[child_oid], tuple(attnames[(child_oid, k)] for k in r.child_keys))
+    parent_name = names.get(parent_oid) or QualifiedName(r.parent_schema, r.parent_table)
+    parent_columns = r.parent_columns  # named by the query when not among the tables
     if parent_columns is None:
-        parent_columns = [attnames[(parent_oid, k)] for k in r["parent_keys"]]
+        parent_columns = [attnames[(parent_oid, k)] for k in r.parent_keys]
     parent = ColumnSet(parent_name, tuple(parent_columns))
     return Reference(
         child=child,
         parent=parent,
         declared=True,
-        name=r["name"],
-        match_full=r["match_full"],
-        validated=r["validated"],
+        name=r.name,
+        match_full=r.match_full,
+        validated=r.validated,
         enforced=enforced,
-        triggers_disabled=r["triggers_disabled"],
-        child_partitioned=r["child_partitioned"],
-        parent_partitioned=r["parent_partitioned"],
+        triggers_disabled=r.triggers_disabled,
+        child_partitioned=r.child_partitioned,
+        parent_partitioned=r.parent_partitioned,
     )

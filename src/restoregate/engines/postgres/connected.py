@@ -16,7 +16,7 @@ import psycopg
 from psycopg import sql
 from psycopg.pq import TransactionStatus
 
-from restoregate.catalog import Catalog, SequenceDef
+from restoregate.catalog import Catalog
 from restoregate.engines.postgres.catalog_loader import Early, Handles, load_catalog
 from restoregate.engines.postgres.errors import translate
 from restoregate.engines.postgres.session import SessionSettings, connected_dsn, session_state

@@ -18,7 +18,7 @@ from typing import Any
 from restoregate.catalog import Feed, SequenceDef, Table
 from restoregate.names import NameError_, QualifiedName, parse_identifier, parse_sequence_literal
 
-Row = dict[str, Any]
+Row = Any  # a named tuple of the catalog query (catalog_loader)
 
 _COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
 _ANY_NEXTVAL = re.compile(r"\bnextval\s*\(", re.I)
@@ -54,10 +54,10 @@ def indirect_feeds(
     """Feeds for function defaults and triggers; ``traced`` holds columns already fed."""
     feeds: list[Feed] = []
     for row in rows:
-        table = tables.get(row["table_oid"])
+        table = tables.get(row.table_oid)
         if table is None or table.partition:
             continue
-        if row["kind"] == "function":
+        if row.kind == "function":
             feed = _function_default(row, table, sequences, traced)
             feeds.extend([feed] if feed else [])
         else:
@@ -71,15 +71,15 @@ def _function_default(
     sequences: dict[QualifiedName, SequenceDef],
     traced: set[tuple[QualifiedName, str]],
 ) -> Feed | None:
-    column, default = row["column_name"], row["detail"]
+    column, default = row.column_name, row.detail
     if (table.name, column) in traced:
         return None  # nextval() appears in the default itself: feeds.sql judged it
     via = f"{_function(row)}"
-    call = _the_call(row["body"])
+    call = _the_call(row.body)
     col = table.column(column)
     if call is None:
         feeds_a_key = col is not None and col.key and col.numeric
-        if col is None or not (feeds_a_key or _ANY_NEXTVAL.search(row["body"] or "")):
+        if col is None or not (feeds_a_key or _ANY_NEXTVAL.search(row.body or "")):
             return None  # not a key a sequence could feed: nothing to judge
         why = f"its default {default} calls {via}, which restoregate cannot follow"
         return Feed(table.name, column, None, ("function",), default, why, via=via)
@@ -92,8 +92,8 @@ def _trigger(
     sequences: dict[QualifiedName, SequenceDef],
     traced: set[tuple[QualifiedName, str]],
 ) -> list[Feed]:
-    via = f"trigger {row['detail']} ({_function(row)})"
-    call = _the_call(row["body"])
+    via = f"trigger {row.detail} ({_function(row)})"
+    call = _the_call(row.body)
     if call is not None and call.target is not None and table.column(call.target) is not None:
         return [_followed(table, call.target, call, row, sequences, None, via, ("trigger",), None)]
     keys = [
@@ -129,8 +129,8 @@ def _may_set(row: Row, column: str) -> bool:
     it (MusicBrainz's ``end_date_implies_ended`` on every ``*_alias`` table). Anything
     unusual (another language, dollar quotes or E'' strings inside the body, a column
     name that needs quotes) keeps the column unchecked."""
-    body = row.get("body") or ""
-    if row.get("language") != "plpgsql" or "$" in body or re.search(r"\b[eE]'", body):
+    body = row.body or ""
+    if row.language != "plpgsql" or "$" in body or re.search(r"\b[eE]'", body):
         return True
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", column):
         return True
@@ -158,7 +158,7 @@ def _followed(
     kinds: tuple[Any, ...],
     expression: str | None,
 ) -> Feed:
-    schemas = search_path(row["config"], table.name.schema)
+    schemas = search_path(row.config, table.name.schema)
     found, missing = resolve_sequence(call.literal, schemas, sequences)
     reason = None
     col = table.column(column)
@@ -172,7 +172,7 @@ def _followed(
 
 
 def _function(row: Row) -> str:
-    return f"{row['function_schema']}.{row['function_name']}()"
+    return f"{row.function_schema}.{row.function_name}()"
 
 
 def _the_call(body: str | None) -> _Call | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -123,6 +123,12 @@ class PostgresEngine(CatalogAnswers, SamplingAnswers, Answerer):
             for i, r in enumerate(requests)
         ]
 
+    def known_empty(self) -> Mapping[QualifiedName, bool]:
+        """What the read-ahead found (a table file of no page holds no row), and what
+        later batches add to it."""
+        self._read_ahead()
+        return self._emptiness
+
     def answer_sequence_position(self, request: SequencePositionOf) -> SequencePosition:
         found = self._positions([request])[request]
         if isinstance(found, CheckFailedToRun):
@@ -206,7 +212,9 @@ class PostgresEngine(CatalogAnswers, SamplingAnswers, Answerer):
             found: dict[QualifiedName, SequencePosition | CheckFailedToRun] = {}
             try:
                 rows = self._rows(
-                    "reading sequence positions", sql.SQL(SEQUENCE_DATA), {"oids": list(by_oid)},
+                    "reading sequence positions",
+                    sql.SQL(SEQUENCE_DATA),
+                    {"oids": list(by_oid)},
                     locks=1,
                 )
             except CheckFailedToRun:
