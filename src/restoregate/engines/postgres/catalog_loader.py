@@ -144,7 +144,7 @@ def _build(read: _Reader, known: Known) -> tuple[Catalog, Handles]:
     operators = {r.oid: (r.schema, r.name) for r in read("fk_operators")}
     for r in fk_rows:
         fk = _foreign_key(r, r.oid not in not_enforced, names, attnames)
-        handles.fk_operators[(fk.child, r.name)] = tuple(operators[o] for o in r.operators)
+        handles.fk_operators[(fk.child, r.name)] = tuple([operators[o] for o in r.operators])
         fks.append(fk)
     locks = read("lock_weights")
     handles.locks = {names[r.oid]: int(r.locks) for r in locks if r.oid in names}
@@ -230,15 +230,19 @@ def _tables(
     attnames: dict[tuple[int, int], str],
 ) -> tuple[dict[QualifiedName, Table], dict[int, Table]]:
     columns: dict[int, list[Column]] = defaultdict(list)
-    types: dict[int, list[tuple[str, int]]] = defaultdict(list)
     ordered: dict[int, list[str]] = defaultdict(list)
+    type_oids = handles.type_oids
     # columns are immutable values: one object for every column alike (10,000 tables of
     # "id bigint" keys share one), built once instead of per table
     alike: dict[tuple[Any, ...], Column] = {}
+    last_oid, name, table_columns = None, None, []  # the rows come ordered by table
     for r in column_rows:
-        attnames[(r.table_oid, r.attnum)] = r.name
+        oid = r.table_oid
+        if oid != last_oid:
+            last_oid, name, table_columns = oid, names.get(oid), columns[oid]
+        attnames[(oid, r.attnum)] = r.name
         if r.ordered:
-            ordered[r.table_oid].append(r.name)
+            ordered[oid].append(r.name)
         shape = (r.name, r.type_name, r.base_type, r.numeric, r.not_null, r.key)
         column = alike.get(shape)
         if column is None:
@@ -247,8 +251,9 @@ def _tables(
                 integer_bits=INTEGER_BITS.get(r.base_type),
                 family=family(r.base_type),
             )
-        columns[r.table_oid].append(column)
-        types[r.table_oid].append((r.name, r.type_oid))
+        table_columns.append(column)
+        if name is not None:
+            type_oids[(name, r.name)] = r.type_oid
     # (table OID, column names, primary?): named here, as the foreign keys are
     named = [
         (r.table_oid, tuple(attnames[(r.table_oid, n)] for n in r.attnums), r.is_primary)
@@ -275,9 +280,8 @@ def _tables(
         handles.table_oids[name] = r.oid
         handles.pages[name] = int(r.pages or 0)
         handles.visible_pages[name] = int(r.visible_pages or 0)
-        if ordered[r.oid]:
+        if r.oid in ordered:
             handles.ordered[name] = frozenset(ordered[r.oid])
-        handles.type_oids.update(((name, col), oid) for col, oid in types[r.oid])
     return tables, by_oid
 
 
@@ -297,6 +301,8 @@ def _keys(
     for r in table_rows:
         if r.parent_oid is not None:
             children[r.parent_oid].append(r.oid)
+    if not children:  # no partitioned table: every table's keys are its own
+        return {oid: tuple(found) for oid, found in own.items()}
     memo: dict[int, list[tuple[str, ...]]] = {}
 
     def shared(oid: int) -> list[tuple[str, ...]]:
@@ -395,21 +401,22 @@ def _foreign_key(
     attnames: dict[tuple[int, int], str],
 ) -> Reference:
     child_oid, parent_oid = r.child_oid, r.parent_oid
-    child = ColumnSet(names[child_oid], tuple(attnames[(child_oid, k)] for k in r.child_keys))
+    child = ColumnSet(names[child_oid], tuple([attnames[(child_oid, k)] for k in r.child_keys]))
     parent_name = names.get(parent_oid) or QualifiedName(r.parent_schema, r.parent_table)
     parent_columns = r.parent_columns  # named by the query when not among the tables
     if parent_columns is None:
         parent_columns = [attnames[(parent_oid, k)] for k in r.parent_keys]
     parent = ColumnSet(parent_name, tuple(parent_columns))
+    # positional, in the fields' order: 10,000 foreign keys are built per run
     return Reference(
-        child=child,
-        parent=parent,
-        declared=True,
-        name=r.name,
-        match_full=r.match_full,
-        validated=r.validated,
-        enforced=enforced,
-        triggers_disabled=r.triggers_disabled,
-        child_partitioned=r.child_partitioned,
-        parent_partitioned=r.parent_partitioned,
+        child,
+        parent,
+        True,  # declared
+        r.name,
+        r.match_full,
+        r.validated,
+        enforced,
+        r.triggers_disabled,
+        r.child_partitioned,
+        r.parent_partitioned,
     )
