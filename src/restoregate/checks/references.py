@@ -126,7 +126,7 @@ def _message(refs: tuple[Reference, ...], found: list[Orphans]) -> str:
         declared = sum(1 for r in refs if r.declared)
         return (
             f"no orphans in {plural(len(refs), 'reference')} "
-            f"({declared} declared, {len(refs) - declared} logical)"
+            f"({declared:,} declared, {len(refs) - declared:,} logical)"
         )
     orphans = sum(v.orphans for v in found)
     reassignable = sum(v.reassignable for v in found)

@@ -10,12 +10,14 @@ import contextlib
 import re
 import threading
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+from psycopg import postgres
+from psycopg.adapt import Dumper
 from psycopg.rows import namedtuple_row
 
 from restoregate.catalog import (
@@ -40,6 +42,23 @@ Row = Any  # a named tuple: the query's column names as attributes
 _PLAIN_NEXTVAL = re.compile(
     r"^nextval\((?:'(?P<bound>(?:[^']|'')+)'::regclass|\('(?P<late>(?:[^']|'')+)'::text\)::regclass)\)$"
 )
+
+
+class Oids:
+    """OIDs as one ``oid[]`` parameter, written out once for every query that takes it
+    (as a list, 10,000 OIDs took psycopg 8 ms to dump, each of the eight times)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, oids: Iterable[int]) -> None:
+        self.text = ("{" + ",".join(str(int(oid)) for oid in oids) + "}").encode()
+
+
+class _OidsDumper(Dumper):
+    oid = postgres.types["oid"].array_oid
+
+    def dump(self, obj: Oids) -> bytes:
+        return obj.text
 
 
 def _fetch(conn: psycopg.Connection[Any], name: str, params: Row | None = None) -> list[Row]:
@@ -174,6 +193,7 @@ class _Reader:
 
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self._conn = conn
+        conn.adapters.register_dumper(Oids, _OidsDumper)  # this connection's adapters only
         names = (*FIRST, "not_enforced.pg18", *OF_TABLES)
         self._rows: dict[str, Future[list[Row]]] = {name: Future() for name in names}
         self._unread = dict(self._rows)  # the thread's: each dropped once answered
@@ -200,7 +220,7 @@ class _Reader:
     def _read(self) -> None:
         try:
             server, _, tables = (self._fetch(name) for name in FIRST)
-            oids = {"table_oids": [r.oid for r in tables]}
+            oids = {"table_oids": Oids(r.oid for r in tables)}
             if server[0].version_num >= NOT_ENFORCED_FROM:
                 self._fetch("not_enforced.pg18", oids)
             for name in OF_TABLES:
