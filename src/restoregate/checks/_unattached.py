@@ -44,11 +44,10 @@ class Tie:
 def unattached(ctx: CheckContext) -> list[SequenceDef]:
     fed = {f.sequence for f in ctx.catalog.feeds if f.sequence is not None}
     schemas = {t.name.schema for t in ctx.scope.tables}
-    return [
-        s
-        for name, s in sorted(ctx.catalog.sequences.items(), key=lambda item: name_order(item[0]))
-        if name not in fed and name.schema in schemas
+    loose = [
+        s for name, s in ctx.catalog.sequences.items() if name not in fed and name.schema in schemas
     ]
+    return sorted(loose, key=lambda s: name_order(s.name))
 
 
 def ties(ctx: CheckContext, sequences: list[SequenceDef]) -> Iterator[Tie]:

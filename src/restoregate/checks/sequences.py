@@ -189,9 +189,10 @@ class Sequences:
                 advisories.append(found)  # behind only while the server's cache is live
             elif found is not None:
                 violations.append(found)
-            column = ctx.catalog.tables[feed.table].column(feed.column)
-            if seq.cycle and column is not None and column.key:
-                advisories.append(SequenceCycles(seq.label, feed.column_text))
+            if seq.cycle:
+                column = ctx.catalog.tables[feed.table].column(feed.column)
+                if column is not None and column.key:
+                    advisories.append(SequenceCycles(seq.label, feed.column_text))
         loose = [s for s in unattached(ctx) if params.tables(s.name)]
         judge = lambda c, f, s: _judge(c, f, s, referring)  # noqa: E731
         checked += judge_unattached(ctx, loose, judge, violations, advisories, errors)
@@ -288,13 +289,16 @@ def _extreme_key(
 ) -> tuple[Any, str]:
     """The largest key (smallest when descending) in the column and every reference to it."""
     pick = 1 if seq.ascending else 0
-    best, source = ctx.probes.column_range(feed.table, feed.column)[pick], feed.column_text
+    best = ctx.probes.column_range(feed.table, feed.column)[pick]
+    found: Reference | None = None  # where the best key is, named only once known
     for ref, child_column in referring.get((feed.table, feed.column), ()):
         stats = ctx.probes.reference_stats(ref)
         value = stats.orphan_ranges[child_column][pick]
         if value is not None and (best is None or _beyond(seq, value, best)):
-            best, source = value, ref.child.table.column(child_column)
-    return best, source
+            best, found, column = value, ref, child_column
+    if found is None:
+        return best, feed.column_text if best is not None else ""
+    return best, found.child.table.column(column)
 
 
 def _message(checked: int, violations: list[Violation], unchecked: int) -> str:
