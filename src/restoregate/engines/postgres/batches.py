@@ -36,6 +36,7 @@ from restoregate.errors import CheckFailedToRun
 from restoregate.names import QualifiedName
 
 KEY_RANGES_PER_STATEMENT = 100
+EMPTINESS_BATCH = 1000  # tables a statement finding the empty ones asks about
 PACKED_PAGES = 128  # tables up to 1 MB share statements (planning is their cost); bigger
 # ones get a task each, so that the workers can share them out
 EMPTY = (
@@ -131,14 +132,16 @@ def _empty_tables(engine: Batching, requests: Sequence[Request[Any]]) -> set[Qua
 
 
 def emptiness_tasks(engine: Batching, oids: dict[QualifiedName, int]) -> list[tuple[float, Task]]:
-    """Tasks finding which of the tables are empty, a batch's budget of tables each;
+    """Tasks finding which of the tables are empty, ``EMPTINESS_BATCH`` tables each;
     each answers ``{name: empty}`` for its tables (all False when its statement fails,
-    as behind a lock held by a running restore: one wait for the lock, not one a batch)."""
+    as behind a lock held by a running restore: one wait for the lock, not one a table).
+    ``pg_relation_size()`` lets go of each table's lock as it returns, so a statement
+    holds none, whatever its size (checked in pg_locks, PostgreSQL 15 and 18)."""
     wanted = sorted((oid, name) for name, oid in oids.items())
-    budget = engine._sessions.probes.budget
+    size = EMPTINESS_BATCH
     return [
-        (0.0, _emptiness(engine, dict(wanted[start : start + budget])))
-        for start in range(0, len(wanted), budget)
+        (0.0, _emptiness(engine, dict(wanted[start : start + size])))
+        for start in range(0, len(wanted), size)
     ]
 
 
@@ -146,7 +149,7 @@ def _emptiness(engine: Batching, by_oid: dict[int, QualifiedName]) -> Task:
     def run() -> Indexed:
         query, params = sql.SQL(EMPTY), {"oids": list(by_oid)}
         try:
-            rows = engine._rows("finding empty tables", query, params, locks=len(by_oid), targets=0)
+            rows = engine._rows("finding empty tables", query, params, locks=1, targets=0)
         except CheckFailedToRun:  # not known to be empty: probed as usual, not asked again
             return [(0, dict.fromkeys(by_oid.values(), False))]
         empty = {int(oid) for (oid,) in rows}
