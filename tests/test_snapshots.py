@@ -416,3 +416,35 @@ def test_a_sequence_dropped_after_the_catalog_fails_its_own_rule_by_name(db):
         )
     assert found[0].next_value == 2
     assert "doomed" in str(found[1]) and "reading sequence" in str(found[1])
+
+
+def test_empty_tables_are_found_in_fixed_size_statements_holding_no_lock(db, tmp_path, monkeypatch):
+    """Which tables are empty is asked EMPTINESS_BATCH tables a statement (here 2), each
+    answer exact (a table emptied by DELETE still has pages, so it is probed), and no
+    statement keeps a table's lock: pg_relation_size() lets go of it as it returns."""
+    from restoregate.engines.postgres import batches
+
+    monkeypatch.setattr(batches, "EMPTINESS_BATCH", 2)
+    db.execute(
+        "".join(f"CREATE TABLE e{i} (id serial PRIMARY KEY);" for i in range(4))
+        + "CREATE TABLE full_one (id serial PRIMARY KEY); INSERT INTO full_one DEFAULT VALUES;"
+        + "CREATE TABLE emptied (id serial PRIMARY KEY); INSERT INTO emptied DEFAULT VALUES;"
+        + "DELETE FROM emptied;"
+    )
+    names = [f"e{i}" for i in range(4)] + ["full_one", "emptied"]
+    trace = tmp_path / "worker.trace"
+    with open_backend(db.dsn, SessionSettings()) as backend, trace.open("w") as out:
+        worker = backend.connections[1]
+        worker.pgconn.trace(out.fileno())
+        backend.catalog()
+        found = backend.answer([KeyRange(QualifiedName("public", n), "id") for n in names])
+        pids = ", ".join(str(conn.info.backend_pid) for conn in backend.connections)
+        held = db.scalar(
+            "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
+            f" WHERE l.pid IN ({pids}) AND c.relname ~ '^e[0-9]$'"
+        )
+        worker.pgconn.untrace()
+    assert found == [(None, None)] * 4 + [(1, 1), (None, None)]
+    assert held == 0, "the empty tables' locks are not kept"
+    emptiness = [q for q in sent_statements(trace) if "pg_relation_size" in q]
+    assert len(emptiness) == 3, "six tables, two a statement"
