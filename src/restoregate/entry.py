@@ -54,15 +54,31 @@ def main() -> None:
         # An interrupt that cut an import short can leave CPython set to re-raise SIGINT
         # at exit (the process would die by the signal); nothing is running yet, so end
         # by hand. Later interrupts unwind normally: servers stop, threads are joined.
-        import atexit
-        import os
+        _end(code if isinstance(code, int) else EXIT_INTERRUPTED)
+    if code is None or isinstance(code, int):
+        _end(code or 0)
+    sys.exit(code)  # type: ignore[arg-type]  # a message: Python prints it, exit 1
 
-        atexit._run_exitfuncs()
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                if stream is not None:
-                    stream.flush()
-            except (OSError, ValueError):
-                pass
-        os._exit(code if isinstance(code, int) else EXIT_INTERRUPTED)
-    sys.exit(code)  # type: ignore[arg-type]
+
+def _end(code: int) -> None:
+    """Exit as the interpreter would, without its teardown: threads joined, exit
+    handlers run, the streams flushed, then the process ends. Freeing a 10,000-table
+    catalog object by object took 60 ms of a 1.3 s check; the files restoregate writes
+    are closed before this (written whole, then renamed into place). A stream that cannot
+    be flushed (a closed pipe) makes a passing run fail, as it would have (exit 120)."""
+    import atexit
+    import os
+    import threading
+
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            if code == 0:
+                code = 120  # what CPython exits with when flushing stdout fails
+    os._exit(code)
