@@ -78,6 +78,7 @@ class Probes:
         self._feeds_by_column: dict[tuple[QualifiedName, str], list[Feed]] | None = None
         self._scans: dict[Reference, OrphanScan] = {}
         self._empty: Mapping[QualifiedName, bool] | None = None
+        self._clean: dict[Reference, ReferenceStats] = {}  # references from empty tables
 
     def scoped(self, feeds: tuple[Feed, ...]) -> Probes:
         """The same cache, judging only the feeds in scope."""
@@ -230,8 +231,11 @@ class Probes:
 
     def reference_stats(self, ref: Reference) -> ReferenceStats:
         if self.known_empty(ref.child.table):  # no row, so no orphan
-            ranges: dict[str, tuple[Any, Any]] = dict.fromkeys(ref.child.columns, (None, None))
-            return ReferenceStats(0, 0, ranges, [], 0)
+            found = self._clean.get(ref)
+            if found is None:  # once per reference: several checks ask
+                ranges: dict[str, tuple[Any, Any]] = dict.fromkeys(ref.child.columns, (None, None))
+                found = self._clean[ref] = ReferenceStats(0, 0, ranges, [], 0)
+            return found
         return self.ask(self.orphan_scan(ref))
 
     def null_counts(self, table: QualifiedName, columns: Sequence[str]) -> dict[str, int]:
