@@ -146,25 +146,13 @@ class Sessions:
         failed: list[BaseException] = []
         self._pending, self._found, self._failed = pending, found, failed
 
-        def drain(worker: Transactions) -> None:
-            self._local.worker = worker
-            try:
-                while not self._stopping.is_set():
-                    try:
-                        task = pending.popleft()
-                    except IndexError:
-                        return
-                    found.extend(task())
-            except BaseException as exc:  # handed to whoever asks for the answers
-                failed.append(exc)
-            finally:
-                self._local.worker = None
-
         def background() -> None:
-            more = [threading.Thread(target=drain, args=(w,)) for w in self.workers[1:]]
+            more = [
+                threading.Thread(target=self._take_tasks, args=(w, False)) for w in self.workers[1:]
+            ]
             for thread in more:
                 thread.start()
-            drain(self.workers[0])
+            self._take_tasks(self.workers[0], False)
             for thread in more:
                 thread.join()
 
@@ -183,23 +171,30 @@ class Sessions:
         ahead = self._ahead
         if ahead is None or ahead is threading.current_thread():
             return
-        pending, found, failed = self._pending, self._found, self._failed
         lent = Transactions(self.coordinator, self.probes.budget)  # batches are savepoints
-        self._local.worker = lent
         try:
-            while pending and not self._stopping.is_set() and not failed:
+            self._take_tasks(lent, True)
+        finally:
+            lent.end()  # its savepoint rolled back: the locks it took are released
+        ahead.join()
+        self._ahead = None
+
+    def _take_tasks(self, worker: Transactions, until_failed: bool) -> None:
+        """Run tasks read ahead on ``worker`` until none is left or the run ends (or,
+        ``until_failed``, one has failed: the coordinator lent while waiting stops)."""
+        pending, found, failed = self._pending, self._found, self._failed
+        self._local.worker = worker
+        try:
+            while not self._stopping.is_set() and not (until_failed and failed):
                 try:
                     task = pending.popleft()
                 except IndexError:
-                    break
+                    return
                 found.extend(task())
         except BaseException as exc:  # handed to whoever asks for the answers
             failed.append(exc)
         finally:
             self._local.worker = None
-            lent.end()  # its savepoint rolled back: the locks it took are released
-        ahead.join()
-        self._ahead = None
 
     def stop_ahead(self) -> None:
         """Cancel the background tasks' statements (the run is ending) and wait for them."""
