@@ -18,6 +18,7 @@ from psycopg.conninfo import conninfo_to_dict
 from benchmarks import medium, rows, rules, samples, schema
 from benchmarks.common import (
     BenchError,
+    compile_bytecode,
     embedded_server,
     load_average,
     say,
@@ -66,6 +67,7 @@ def describe_server(dsn: str) -> None:
 
 def run(dsn: str, args: argparse.Namespace) -> int:
     describe_server(dsn)
+    say(compile_bytecode())
     say(f"machine    {load_average()} (before)")
     code: int = CASES[args.case].run(dsn, args)
     say(f"machine    {load_average()} (after)")
