@@ -12,8 +12,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 _C = TypeVar("_C", bound=type)
 
@@ -98,18 +97,15 @@ def hash_once(cls: _C) -> _C:
     return cls
 
 
-@dataclass(frozen=True, order=True)
-class QualifiedName:
+class QualifiedName(NamedTuple):
+    """A schema-qualified table or sequence name: ``public.accounts``.
+
+    The most looked-up key of all (600,000 lookups at 10,000 tables): a named tuple, so
+    making, hashing and comparing one run in C, not in Python (a frozen dataclass with a
+    cached hash still paid a Python call per lookup). Ordered by schema, then name."""
+
     schema: str
     name: str
-
-    # the most looked-up key of all (600,000 lookups at 10,000 tables): its hash is
-    # computed when it is made and read back as an attribute, 50 ns a lookup, not 140
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_hash", hash((self.schema, self.name)))
-
-    def __hash__(self) -> int:
-        return self._hash  # type: ignore[attr-defined,no-any-return]
 
     def __str__(self) -> str:
         return f"{quote_ident(self.schema)}.{quote_ident(self.name)}"
@@ -118,24 +114,12 @@ class QualifiedName:
         return f"{self}.{quote_ident(column)}"
 
 
-def name_order(name: QualifiedName) -> tuple[str, str]:
-    """The order names sort in, as a key: the same as comparing them, but compared by
-    tuples (no Python call per comparison: 10,000 names sort in 5 ms, not 14)."""
-    return name.schema, name.name
-
-
-@dataclass(frozen=True, order=True)
-class ColumnSet:
-    """A table and an ordered list of its columns: ``public.journals(user_id)``."""
+class ColumnSet(NamedTuple):
+    """A table and an ordered list of its columns: ``public.journals(user_id)``
+    (a named tuple, as QualifiedName: the key of every reference)."""
 
     table: QualifiedName
     columns: tuple[str, ...]
-
-    def __post_init__(self) -> None:  # as QualifiedName: hashed once, when made
-        object.__setattr__(self, "_hash", hash((self.table, self.columns)))
-
-    def __hash__(self) -> int:
-        return self._hash  # type: ignore[attr-defined,no-any-return]
 
     def __str__(self) -> str:
         return f"{self.table}({', '.join(quote_ident(c) for c in self.columns)})"

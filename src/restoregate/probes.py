@@ -46,7 +46,7 @@ from restoregate.engines.base import (
     VetUserQuery,
 )
 from restoregate.errors import CheckFailedToRun
-from restoregate.names import ColumnSet, QualifiedName, name_order
+from restoregate.names import ColumnSet, QualifiedName
 
 SAMPLE_SIZE = 20  # offending keys shown per reference (docs/contract.md)
 _UNASKED = object()
@@ -131,7 +131,7 @@ class Probes:
     def position(self, name: QualifiedName) -> SequencePosition:
         """A sequence's position; the first ask reads every fed sequence in one batch."""
         if not self._fed_read:
-            fed = sorted({f.sequence for f in self.feeds if f.sequence}, key=name_order)
+            fed = sorted({f.sequence for f in self.feeds if f.sequence})
             self.prefetch(SequencePositionOf(n) for n in fed)
             self._fed_read = True
         return self.ask(SequencePositionOf(name))

@@ -16,7 +16,7 @@ from restoregate.catalog import Column, Feed, SequenceDef, Table
 from restoregate.context import CheckContext
 from restoregate.errors import CheckFailedToRun
 from restoregate.inference.naming import words
-from restoregate.names import QualifiedName, name_order
+from restoregate.names import QualifiedName
 from restoregate.report import Violation
 
 
@@ -47,7 +47,7 @@ def unattached(ctx: CheckContext) -> list[SequenceDef]:
     loose = [
         s for name, s in ctx.catalog.sequences.items() if name not in fed and name.schema in schemas
     ]
-    return sorted(loose, key=lambda s: name_order(s.name))
+    return sorted(loose, key=lambda s: s.name)
 
 
 def ties(ctx: CheckContext, sequences: list[SequenceDef]) -> Iterator[Tie]:
