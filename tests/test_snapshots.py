@@ -12,6 +12,7 @@ import json
 import psycopg
 import pytest
 from click.testing import CliRunner
+from psycopg import sql
 
 from restoregate.cli import cli
 from restoregate.engines.base import KeyRange, NullCounts, RowCount, SequencePositionOf
@@ -448,3 +449,38 @@ def test_empty_tables_are_found_in_fixed_size_statements_holding_no_lock(db, tmp
     assert held == 0, "the empty tables' locks are not kept"
     emptiness = [q for q in sent_statements(trace) if "pg_relation_size" in q]
     assert len(emptiness) == 3, "six tables, two a statement"
+
+
+def test_lock_weights_cover_what_reading_each_table_locks(db):
+    """A batch stays in its lock budget only if each table's weight is at least what
+    reading it locks: its indexes, its TOAST table and index, a partitioned table's
+    whole tree. Plain tables are weighed from the tables query, partitioned ones by
+    lock_weights.sql; both are checked against pg_locks after a read."""
+    db.execute(
+        "CREATE TABLE plain (id int PRIMARY KEY);"
+        "CREATE TABLE wide (id int PRIMARY KEY, body text, code int UNIQUE);"
+        "CREATE INDEX ON wide (body);"
+        "CREATE TABLE split (id int, at date, note text) PARTITION BY RANGE (at);"
+        "CREATE INDEX ON split (id);"
+        "CREATE TABLE split_a PARTITION OF split FOR VALUES FROM ('2020-01-01') TO ('2021-01-01');"
+        "CREATE TABLE split_b PARTITION OF split FOR VALUES FROM ('2021-01-01') TO ('2022-01-01')"
+        " PARTITION BY RANGE (id);"
+        "CREATE TABLE split_b1 PARTITION OF split_b FOR VALUES FROM (0) TO (100);"
+    )
+    with open_backend(db.dsn, SessionSettings()) as backend:
+        backend.catalog()
+        weights = {name.name: locks for name, locks in backend._locks.items()}
+    assert weights["plain"] == 2, "the table and its key"
+    assert weights["wide"] == 1 + 3 + 2, "three indexes, the TOAST table and its index"
+    for table in ("plain", "wide", "split", "split_a", "split_b", "split_b1"):
+        with psycopg.connect(db.dsn, autocommit=False) as conn:
+            conn.execute(
+                sql.SQL("SELECT count(*) FROM {} WHERE id > 0").format(sql.Identifier(table))
+            )
+            taken = conn.execute(
+                "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
+                " WHERE l.pid = pg_backend_pid() AND c.relnamespace <> 'pg_catalog'::regnamespace"
+            ).fetchone()[0]
+            conn.rollback()
+        assert weights[table] >= taken, f"{table}: weighed {weights[table]}, took {taken}"
+    assert weights["split"] > weights["split_a"] + weights["split_b1"], "the whole tree"

@@ -151,7 +151,7 @@ def _build(read: _Reader, known: Known) -> tuple[Catalog, Handles]:
     known(Early(readable, table_oids, handles.sequence_oids, server.version_num))
     attnames: dict[tuple[int, int], str] = {}  # (table OID, column number) -> name
     tables, by_oid = _tables(table_rows, names, read("columns"), read("keys"), handles, attnames)
-    feeds = _feeds(read("feeds"), by_oid, seq_by_oid, sequences)
+    feeds = _feeds(read("feeds"), by_oid, attnames, seq_by_oid, sequences)
     traced = {(f.table, f.column) for f in feeds}
     indirect = indirect_feeds(read("indirect_feeds"), by_oid, sequences, traced)
     feeds = tuple(sorted((*feeds, *indirect), key=_feed_order))
@@ -165,8 +165,8 @@ def _build(read: _Reader, known: Known) -> tuple[Catalog, Handles]:
         fk = _foreign_key(r, r.oid not in not_enforced, names, attnames)
         handles.fk_operators[(fk.child, r.name)] = tuple([operators[o] for o in r.operators])
         fks.append(fk)
-    locks = read("lock_weights")
-    handles.locks = {names[r.oid]: int(r.locks) for r in locks if r.oid in names}
+    handles.locks = {names[r.oid]: 1 + r.indexes + 2 * r.toasted for r in table_rows}
+    handles.locks.update({names[r.oid]: int(r.locks) for r in read("lock_weights")})
     return Catalog(server, tables, sequences, feeds, tuple(fks)), handles
 
 
@@ -179,7 +179,6 @@ OF_TABLES = (
     "indirect_feeds",
     "foreign_keys",
     "fk_operators",
-    "lock_weights",
 )
 
 
@@ -194,7 +193,7 @@ class _Reader:
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self._conn = conn
         conn.adapters.register_dumper(Oids, _OidsDumper)  # this connection's adapters only
-        names = (*FIRST, "not_enforced.pg18", *OF_TABLES)
+        names = (*FIRST, "not_enforced.pg18", *OF_TABLES, "lock_weights")
         self._rows: dict[str, Future[list[Row]]] = {name: Future() for name in names}
         self._unread = dict(self._rows)  # the thread's: each dropped once answered
         self._thread = threading.Thread(target=self._read, name="catalog", daemon=True)
@@ -225,6 +224,11 @@ class _Reader:
                 self._fetch("not_enforced.pg18", oids)
             for name in OF_TABLES:
                 self._fetch(name, oids)
+            partitioned = [r.oid for r in tables if r.partitioned]  # the rest: tables.sql
+            if partitioned:
+                self._fetch("lock_weights", {"table_oids": Oids(partitioned)})
+            else:
+                self._unread.pop("lock_weights").set_result([])
         except BaseException as exc:  # handed to whoever waits for rows not read
             for rows in self._unread.values():
                 rows.set_exception(exc)
@@ -358,6 +362,7 @@ def _sequence(r: Row) -> SequenceDef:
 def _feeds(
     rows: list[Row],
     tables: dict[int, Table],
+    attnames: dict[tuple[int, int], str],
     seq_by_oid: dict[int, SequenceDef],
     sequences: dict[QualifiedName, SequenceDef],
 ) -> tuple[Feed, ...]:
@@ -368,11 +373,14 @@ def _feeds(
         table = tables.get(r.table_oid)
         if table is None or table.partition:
             continue  # partitions inherit their parent's defaults; the parent is judged
+        column = attnames.get((r.table_oid, r.attnum))
+        if column is None:
+            continue  # not a live column (dropping one drops its default and sequence)
         seq = seq_by_oid.get(r.sequence_oid) if r.sequence_oid is not None else None
         found, missing = (
             (seq.name, None) if seq else _late_bound(r.expression, table.name.schema, sequences)
         )
-        grouped[(table.name, r.column_name, found, missing)].append(r)
+        grouped[(table.name, column, found, missing)].append(r)
     by_name = {t.name: t for t in tables.values()}
     return tuple(
         _feed(by_name[table], column, found, missing, group)

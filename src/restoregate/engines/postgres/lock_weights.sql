@@ -1,6 +1,7 @@
 -- Roughly how many locks reading each table takes, so a batch of probes can stay within
 -- its share of the lock table: the table, each of its indexes (the planner opens them
 -- all), its TOAST table and index, and the same for every partition of a partitioned one.
+-- Asked only about partitioned tables (tables.sql counts the others' own).
 WITH members AS (
     SELECT t.oid AS root, t.oid AS rel
     FROM pg_catalog.pg_class AS t

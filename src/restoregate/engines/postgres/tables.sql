@@ -13,11 +13,19 @@ SELECT c.oid::int8 AS oid,
        c.relpages AS pages,
        c.relallvisible AS visible_pages,
        c.reltuples::float8 AS estimated_rows,
+       -- what reading it locks besides itself (batches.py keeps each batch's locks in
+       -- its budget): its indexes, and its TOAST table and index; a partitioned
+       -- table's whole tree is counted by lock_weights.sql
+       coalesce(ix.indexes, 0)::int8 AS indexes,
+       c.reltoastrelid <> 0 AS toasted,
        (SELECT h.inhparent::int8
         FROM pg_catalog.pg_inherits AS h
         WHERE h.inhrelid = c.oid AND c.relispartition) AS parent_oid
 FROM pg_catalog.pg_class AS c
 JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+LEFT JOIN (SELECT i.indrelid, count(*) AS indexes
+           FROM pg_catalog.pg_index AS i
+           GROUP BY i.indrelid) AS ix ON ix.indrelid = c.oid
 WHERE c.relkind IN ('r', 'p')
   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
