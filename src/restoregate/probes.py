@@ -78,7 +78,10 @@ class Probes:
         self._feeds_by_column: dict[tuple[QualifiedName, str], list[Feed]] | None = None
         self._scans: dict[Reference, OrphanScan] = {}
         self._empty: Mapping[QualifiedName, bool] | None = None
-        self._clean: dict[Reference, ReferenceStats] = {}  # references from empty tables
+        # references from empty tables, by their child columns: the same clean stats
+        # serve every reference with those column names (a tuple of text hashes in C)
+        self._clean: dict[tuple[str, ...], ReferenceStats] = {}
+        self._positions: dict[QualifiedName, SequencePosition] = {}  # those read, by name
 
     def scoped(self, feeds: tuple[Feed, ...]) -> Probes:
         """The same cache, judging only the feeds in scope."""
@@ -130,11 +133,14 @@ class Probes:
 
     def position(self, name: QualifiedName) -> SequencePosition:
         """A sequence's position; the first ask reads every fed sequence in one batch."""
-        if not self._fed_read:
-            fed = sorted({f.sequence for f in self.feeds if f.sequence})
-            self.prefetch(SequencePositionOf(n) for n in fed)
-            self._fed_read = True
-        return self.ask(SequencePositionOf(name))
+        found = self._positions.get(name)  # asked once per feed and more: no request made
+        if found is None:
+            if not self._fed_read:
+                fed = sorted({f.sequence for f in self.feeds if f.sequence})
+                self.prefetch(SequencePositionOf(n) for n in fed)
+                self._fed_read = True
+            found = self._positions[name] = self.ask(SequencePositionOf(name))
+        return found
 
     def positions(
         self, names: Sequence[QualifiedName]
@@ -231,10 +237,10 @@ class Probes:
 
     def reference_stats(self, ref: Reference) -> ReferenceStats:
         if self.known_empty(ref.child.table):  # no row, so no orphan
-            found = self._clean.get(ref)
-            if found is None:  # once per reference: several checks ask
+            found = self._clean.get(ref.child.columns)
+            if found is None:
                 ranges: dict[str, tuple[Any, Any]] = dict.fromkeys(ref.child.columns, (None, None))
-                found = self._clean[ref] = ReferenceStats(0, 0, ranges, [], 0)
+                found = self._clean[ref.child.columns] = ReferenceStats(0, 0, ranges, [], 0)
             return found
         return self.ask(self.orphan_scan(ref))
 

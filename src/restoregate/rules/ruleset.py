@@ -38,6 +38,8 @@ class TableFilter:
     exclude: tuple[str, ...] = ()
 
     def __call__(self, table: QualifiedName) -> bool:
+        if not self.include and not self.exclude:
+            return True  # the usual filter, asked once per table or feed
         text = f"{table.schema}.{table.name}"
         if self.include and not any(fnmatch.fnmatchcase(text, p) for p in self.include):
             return False
@@ -87,5 +89,7 @@ class RuleSet:
         """Whether ``schema.table`` is judged: its schema is listed and no exclude matches."""
         if self.schemas is not None and table.schema not in self.schemas:
             return False
+        if not self.exclude:
+            return True
         text = f"{table.schema}.{table.name}"
         return not any(fnmatch.fnmatchcase(text, pattern) for pattern in self.exclude)
