@@ -265,3 +265,25 @@ def test_tables_without_a_visibility_map_are_not_walked(db, monkeypatch):
     [found] = violations(gate(db.dsn), "references")
     assert decided == [False]
     assert (found["orphans"], found["reassignable"]) == (27, 7)
+
+
+def test_a_parent_an_extension_owns_is_named_by_the_catalog_and_judged(db):
+    """Tables an extension owns are not read as tables (CREATE EXTENSION restores them),
+    yet a foreign key may point at one: its name and key columns come from the foreign
+    keys query itself, and its orphans are still counted."""
+    db.execute(
+        'CREATE TABLE "Owned Parent" (code int PRIMARY KEY, "Ref Key" int UNIQUE);'
+        "ALTER EXTENSION plpgsql ADD TABLE \"Owned Parent\";"
+        'INSERT INTO "Owned Parent" VALUES (1, 10), (2, 20);'
+        'CREATE TABLE child (id serial PRIMARY KEY, ref int REFERENCES "Owned Parent" ("Ref Key"));'
+        "INSERT INTO child (ref) VALUES (10), (20), (20);"
+        "SET session_replication_role = replica; INSERT INTO child (ref) VALUES (30);"
+    )
+    try:
+        report = gate(db.dsn)
+        [found] = violations(report, "references")
+        assert found["orphans"] == 1
+        assert found["reference"] == 'public.child(ref) -> public."Owned Parent"("Ref Key")'
+        assert report.exit_code == 1
+    finally:
+        db.execute('ALTER EXTENSION plpgsql DROP TABLE "Owned Parent"')

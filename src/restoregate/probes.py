@@ -191,8 +191,13 @@ class Probes:
             future.extend([above] if above else [])
         return OrphanScan(ref, tuple(future), tuple(ranged), SAMPLE_SIZE)
 
+    def _column(self, table: QualifiedName, column: str) -> Column | None:
+        """The column, if its table was read (a parent an extension owns was not)."""
+        found = self.catalog.tables.get(table)
+        return found.column(column) if found is not None else None
+
     def _integer(self, table: QualifiedName, column: str) -> bool:
-        col = self.catalog.tables[table].column(column)
+        col = self._column(table, column)
         return col is not None and col.limits is not None
 
     def frontier(self, table: QualifiedName, column: str) -> tuple[int, int, str | None] | None:
@@ -217,7 +222,7 @@ class Probes:
         if len(ref.child.columns) != 1:
             return None
         found = self.frontier(ref.parent.table, parent_col)
-        col = self.catalog.tables[ref.parent.table].column(parent_col)
+        col = self._column(ref.parent.table, parent_col)
         if found is None or col is None or col.limits is None:
             return None
         return FutureKeys(child_col, found[0], col.limits[1], 1)
