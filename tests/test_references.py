@@ -273,7 +273,7 @@ def test_a_parent_an_extension_owns_is_named_by_the_catalog_and_judged(db):
     keys query itself, and its orphans are still counted."""
     db.execute(
         'CREATE TABLE "Owned Parent" (code int PRIMARY KEY, "Ref Key" int UNIQUE);'
-        "ALTER EXTENSION plpgsql ADD TABLE \"Owned Parent\";"
+        'ALTER EXTENSION plpgsql ADD TABLE "Owned Parent";'
         'INSERT INTO "Owned Parent" VALUES (1, 10), (2, 20);'
         'CREATE TABLE child (id serial PRIMARY KEY, ref int REFERENCES "Owned Parent" ("Ref Key"));'
         "INSERT INTO child (ref) VALUES (10), (20), (20);"
