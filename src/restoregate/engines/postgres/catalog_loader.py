@@ -162,7 +162,7 @@ def _build(read: _Reader, known: Known) -> tuple[Catalog, Handles]:
     fk_rows = read("foreign_keys")
     operators = {r.oid: (r.schema, r.name) for r in read("fk_operators")}
     for r in fk_rows:
-        fk = _foreign_key(r, r.oid not in not_enforced, names, attnames)
+        fk = _foreign_key(r, r.oid not in not_enforced, by_oid, attnames)
         handles.fk_operators[(fk.child, r.name)] = tuple([operators[o] for o in r.operators])
         fks.append(fk)
     handles.locks = {names[r.oid]: 1 + r.indexes + 2 * r.toasted for r in table_rows}
@@ -425,16 +425,20 @@ def _feed(
 def _foreign_key(
     r: Row,
     enforced: bool,
-    names: dict[int, QualifiedName],
+    by_oid: dict[int, Table],
     attnames: dict[tuple[int, int], str],
 ) -> Reference:
     child_oid, parent_oid = r.child_oid, r.parent_oid
-    child = ColumnSet(names[child_oid], tuple([attnames[(child_oid, k)] for k in r.child_keys]))
-    parent_name = names.get(parent_oid) or QualifiedName(r.parent_schema, r.parent_table)
-    parent_columns = r.parent_columns  # named by the query when not among the tables
-    if parent_columns is None:
-        parent_columns = [attnames[(parent_oid, k)] for k in r.parent_keys]
-    parent = ColumnSet(parent_name, tuple(parent_columns))
+    child_table = by_oid[child_oid]
+    child = ColumnSet(child_table.name, tuple([attnames[(child_oid, k)] for k in r.child_keys]))
+    parent_table = by_oid.get(parent_oid)
+    if parent_table is not None:
+        parent_name, parent_partitioned = parent_table.name, parent_table.partitioned
+        parent_columns = tuple([attnames[(parent_oid, k)] for k in r.parent_keys])
+    else:  # not among the tables read: named by the query
+        parent_name = QualifiedName(r.parent_schema, r.parent_table)
+        parent_partitioned, parent_columns = r.parent_partitioned, tuple(r.parent_columns)
+    parent = ColumnSet(parent_name, parent_columns)
     # positional, in the fields' order: 10,000 foreign keys are built per run
     return Reference(
         child,
@@ -445,6 +449,6 @@ def _foreign_key(
         r.validated,
         enforced,
         r.triggers_disabled,
-        r.child_partitioned,
-        r.parent_partitioned,
+        child_table.partitioned,
+        parent_partitioned,
     )
