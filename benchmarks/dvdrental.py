@@ -210,6 +210,17 @@ class MyServer:
         args = [tool, f"--host={self.host}", f"--port={self.port}", f"--user={self.user}"]
         return [*args, f"--password={self.password}"] if self.password else args
 
+    def create_database(self, prefix: str) -> str:
+        """A new database named ``prefix`` and a unique suffix; its name."""
+        name = unique(prefix)
+        conn = self.connect()
+        try:
+            with conn.cursor() as cur:
+                cur.execute(f"CREATE DATABASE `{name}`")
+        finally:
+            conn.close()
+        return name
+
 
 class MyDays:
     """Both days carried to MariaDB (or MySQL) by the converter, dumped with mariadb-dump."""
@@ -239,13 +250,7 @@ class MyDays:
             self.tables = [t.name for t in migrate.read_catalog(conn)]
 
     def create(self, prefix: str) -> str:
-        name = unique(prefix)
-        conn = self.server.connect()
-        try:
-            with conn.cursor() as cur:
-                cur.execute(f"CREATE DATABASE `{name}`")
-        finally:
-            conn.close()
+        name = self.server.create_database(prefix)
         self.made.append(name)
         return name
 

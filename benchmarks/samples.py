@@ -226,13 +226,7 @@ class Run:
 
     def my_create(self, prefix: str) -> str:
         assert self.my is not None
-        name = dvdrental.unique(prefix)
-        conn = self.my.connect()
-        try:
-            with conn.cursor() as cur:
-                cur.execute(f"CREATE DATABASE `{name}`")
-        finally:
-            conn.close()
+        name = self.my.create_database(prefix)
         self.my_made.append(name)
         return name
 
