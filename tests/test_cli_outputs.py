@@ -243,6 +243,29 @@ def test_ctrl_c_at_any_moment_of_start_up_never_shows_restoregates_traceback():
             assert err.count("\n") == 1, (delay, err)
 
 
+
+@pytest.mark.parametrize("where", ["group", "command"])
+def test_ctrl_c_while_the_command_line_is_parsed_is_one_line(monkeypatch, capsys, where):
+    """Click answers Ctrl-C during its own parsing with a blank line before anything;
+    restoregate's line must stay the only one, whichever command line is being read
+    (the start-up test above meets this moment only by chance)."""
+    import click
+
+    parse = click.Command.parse_args  # a group's own parse_args ends in this one too
+
+    def interrupted(self, ctx, args):
+        if (where == "group") == isinstance(self, click.Group):
+            raise KeyboardInterrupt
+        return parse(self, ctx, args)
+
+    monkeypatch.setattr(click.Command, "parse_args", interrupted)
+    with pytest.raises(SystemExit) as ended:
+        cli.main(["check", "--dsn", UNREACHABLE], prog_name="restoregate")
+    captured = capsys.readouterr()
+    assert ended.value.code == 3
+    assert captured.err == "restoregate: interrupted: nothing was proven safe\n"
+    assert captured.out == ""
+
 # --- no secret in any output ----------------------------------------------------------
 
 

@@ -43,6 +43,11 @@ class FullSummaries(click.Group):
                 formatter.write_dl(rows)
 
 
+class _Interrupted(Exception):
+    """Ctrl-C while the command line was parsed, carried past click's own handler
+    (which would write a blank line first: two lines where the contract has one)."""
+
+
 class Group(FullSummaries):
     """Turns every failure into one line on stderr and the contract's exit code.
 
@@ -56,13 +61,19 @@ class Group(FullSummaries):
         kwargs["standalone_mode"] = False
         try:
             code = super().main(*args, **kwargs)
-        except click.exceptions.Abort:  # Ctrl-C while click parsed the command line
+        except (_Interrupted, click.exceptions.Abort):  # Ctrl-C inside click itself
             say_interrupted()
             code = EXIT_INTERRUPTED
         except click.ClickException as exc:
             exc.show()
             code = exc.exit_code
         sys.exit(code if isinstance(code, int) else 0)
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except KeyboardInterrupt:
+            raise _Interrupted from None
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
