@@ -243,7 +243,6 @@ def test_ctrl_c_at_any_moment_of_start_up_never_shows_restoregates_traceback():
             assert err.count("\n") == 1, (delay, err)
 
 
-
 @pytest.mark.parametrize("where", ["group", "command"])
 def test_ctrl_c_while_the_command_line_is_parsed_is_one_line(monkeypatch, capsys, where):
     """Click answers Ctrl-C during its own parsing with a blank line before anything;
@@ -265,6 +264,7 @@ def test_ctrl_c_while_the_command_line_is_parsed_is_one_line(monkeypatch, capsys
     assert ended.value.code == 3
     assert captured.err == "restoregate: interrupted: nothing was proven safe\n"
     assert captured.out == ""
+
 
 # --- no secret in any output ----------------------------------------------------------
 
