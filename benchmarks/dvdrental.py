@@ -157,7 +157,7 @@ class PgDays:
         """A database restored from the two days' dumps as ``fault`` says; its DSN."""
         name = self.create(f"rg_dvd_{fault.replace('-', '_')[:8]}")
         target = self.dsn(name)
-        restore = [self.tools.pg_restore, "--no-owner", "--no-acl", "-d", target]
+        restore: list[str | Path] = [self.tools.pg_restore, "--no-owner", "--no-acl", "-d", target]
         run([*restore, "--section=pre-data", "--section=post-data", self.dumps["tuesday"]])
         sequences = self.sequences()
         with psycopg.connect(self.dsn(self.days["monday"])) as conn:

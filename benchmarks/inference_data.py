@@ -173,7 +173,7 @@ def generate(dsn: str, foreign_keys: ForeignKeys) -> dict[str, str]:
             if len(fk["child_columns"]) == 1:
                 child = tuple(fk["child"].split(".", 1))
                 parent = tuple(fk["parent"].split(".", 1))
-                refs[child][fk["child_columns"][0]] = (*parent, fk["parent_columns"][0])  # type: ignore[assignment]
+                refs[child][fk["child_columns"][0]] = (*parent, fk["parent_columns"][0])
         refused = {}
         for table in _order(list(columns), refs):
             why = _fill(conn, table, columns[table], refs.get(table, {}))

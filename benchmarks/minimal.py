@@ -121,8 +121,9 @@ def _behind(
         top, source = maxima[(table, column)], f"public.{table}.{column}"
         for child, col, parent, key, _ in REFERENCES:
             value = largest[(child, col)]
-            referring = (parent, key) == (table, column) and value is not None
-            if referring and (top is None or value > top):
+            if value is None or (parent, key) != (table, column):
+                continue
+            if top is None or value > top:
                 top, source = value, f"public.{child}.{col}"
         upcoming = next_of[(table, column)]
         if top is not None and upcoming <= top:
