@@ -30,18 +30,6 @@ def restoregate() -> str:
     return found
 
 
-def compile_bytecode() -> None:
-    """As installing a wheel does (benchmarks.common.compile_bytecode says why)."""
-    import compileall
-
-    import restoregate
-
-    package = Path(restoregate.__file__).parent
-    if not compileall.compile_dir(package, quiet=1):
-        sys.exit(f"could not compile the modules in {package} to bytecode")
-    print(f"bytecode: restoregate's modules compiled in {package}")
-
-
 def measure(command: list[str], runs: int) -> tuple[float, float]:
     """Median wall and median user+sys seconds of ``command`` as a whole process."""
     walls, cpus = [], []
@@ -63,7 +51,14 @@ def main() -> int:
     parser.add_argument("--budget", type=float, default=150.0, help="milliseconds")
     args = parser.parse_args()
     program = restoregate()
-    compile_bytecode()
+    # run as a script (sys.path[0] is benchmarks/): the package's helpers from the checkout
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from benchmarks.common import BenchError, compile_bytecode
+
+    try:
+        print(compile_bytecode())
+    except BenchError as exc:
+        sys.exit(str(exc))
     over = False
     for extra in COMMANDS:
         wall, cpu = measure([program, *extra], args.runs)
