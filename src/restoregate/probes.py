@@ -193,7 +193,7 @@ class Probes:
 
     def _column(self, table: QualifiedName, column: str) -> Column | None:
         """The column, if its table was read (a parent an extension owns was not)."""
-        found = self.catalog.tables.get(table)
+        found = self.catalog.table(table)
         return found.column(column) if found is not None else None
 
     def _integer(self, table: QualifiedName, column: str) -> bool:
