@@ -147,8 +147,8 @@ def _build(read: _Reader, known: Known) -> tuple[Catalog, Handles]:
     names = {r.oid: _name(r) for r in table_rows}
     readable = [seq_by_oid[r.oid] for r in sequence_rows if r.readable]
     handles.sequence_oids = {s.name: oid for oid, s in seq_by_oid.items()}
-    table_oids = {name: oid for oid, name in names.items()}
-    known(Early(readable, table_oids, handles.sequence_oids, server.version_num))
+    handles.table_oids = {name: oid for oid, name in names.items()}
+    known(Early(readable, handles.table_oids, handles.sequence_oids, server.version_num))
     attnames: dict[tuple[int, int], str] = {}  # (table OID, column number) -> name
     tables, by_oid = _tables(table_rows, names, read("columns"), read("keys"), handles, attnames)
     feeds = _feeds(read("feeds"), by_oid, attnames, seq_by_oid, sequences)
@@ -301,7 +301,6 @@ def _tables(
             primary.get(r.oid, shared[0] if r.partitioned and shared else ()),
             names.get(r.parent_oid) if r.parent_oid is not None else None,
         )
-        handles.table_oids[name] = r.oid
         handles.pages[name] = int(r.pages or 0)
         handles.visible_pages[name] = int(r.visible_pages or 0)
         if r.oid in ordered:
